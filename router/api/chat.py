@@ -1,0 +1,263 @@
+"""`POST /v1/chat/completions`: validate, pick a route, relay the answer, record the request."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from policies import RequestFeatures
+from router.dispatch import Route
+from router.errors import (
+    BackendError,
+    BackendTimeout,
+    GatewayError,
+    InvalidRequest,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from router.ledger import RequestRecord
+from router.schemas import ChatCompletionRequest, describe_validation_error
+from router.sse import DONE_FRAME, SSE_HEADERS, frame
+from router.state import DISPATCHER, KEYRING, LEDGER, SETTINGS
+from router.tokens import estimate_prompt_tokens
+
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up first
+
+
+def new_request_id() -> str:
+    return "chatcmpl-" + os.urandom(12).hex()
+
+
+async def create_chat_completion(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    key = app[KEYRING].authenticate(request.headers.get("Authorization"))
+    record = RequestRecord(id=new_request_id(), key_id=key.id)
+    try:
+        return await _serve(request, record)
+    except GatewayError as error:
+        record.finish(error.status, error.code)
+        raise
+    except asyncio.CancelledError:
+        # The client hung up (handler cancellation); the upstream request is cancelled with us.
+        record.client_disconnected = True
+        record.finish(CLIENT_CLOSED_REQUEST, "client_disconnected")
+        raise
+    except Exception:
+        record.finish(500, "internal_error")
+        raise
+    finally:
+        app[LEDGER].enqueue(record)
+
+
+async def _read_payload(request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge(
+            f"Request body exceeds {request.app[SETTINGS].max_body_bytes} bytes"
+        ) from None
+    if not raw:
+        raise InvalidRequest("Request body is empty: expected a JSON object", code="invalid_json")
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(
+            f"Request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest("Request body must be a JSON object", code="invalid_json")
+    return payload
+
+
+def _validate(payload: dict[str, Any]) -> ChatCompletionRequest:
+    try:
+        return ChatCompletionRequest.model_validate(payload)
+    except ValidationError as exc:
+        param, message = describe_validation_error(exc.errors())
+        raise InvalidRequest(f"Invalid value for '{param}': {message}", param=param) from None
+
+
+def _features(chat: ChatCompletionRequest, payload: dict[str, Any], key_id: int) -> RequestFeatures:
+    needs_vision = any(
+        isinstance(m.content, list) and any(p.type == "image_url" for p in m.content)
+        for m in chat.messages
+    )
+    return RequestFeatures(
+        model=chat.model,
+        prompt_tokens_estimate=estimate_prompt_tokens(payload["messages"]),
+        max_tokens=chat.max_completion_tokens or chat.max_tokens,
+        needs_tools=bool(chat.tools),
+        needs_vision=needs_vision,
+        needs_json=chat.response_format is not None and chat.response_format.type != "text",
+        is_stream=bool(chat.stream),
+        key_id=key_id,
+    )
+
+
+async def _serve(request: web.Request, record: RequestRecord) -> web.StreamResponse:
+    app = request.app
+    payload = await _read_payload(request)
+    if isinstance(payload.get("model"), str):
+        record.model = payload["model"]
+    chat = _validate(payload)
+    dispatcher = app[DISPATCHER]
+    model = dispatcher.model(chat.model)
+    routes = dispatcher.plan(_features(chat, payload, record.key_id or 0))
+    if not routes:
+        raise ServiceUnavailable(f"No backend can serve '{model.id}' right now")
+    route = routes[0]
+    record.backend = route.candidate.backend
+    record.upstream_model = route.candidate.upstream_model
+    record.price = route.price
+    record.prompt_messages = payload["messages"]
+    record.attempts = 1
+    upstream_body = dict(payload)
+    upstream_body["model"] = route.candidate.upstream_model
+    timeout_s = app[SETTINGS].request_timeout_s
+    if chat.stream:
+        return await _relay_stream(
+            request, payload, upstream_body, route, model.id, record, timeout_s
+        )
+    return await _complete(upstream_body, route, model.id, record, timeout_s)
+
+
+async def _complete(
+    upstream_body: dict[str, Any],
+    route: Route,
+    public_model: str,
+    record: RequestRecord,
+    timeout_s: float,
+) -> web.Response:
+    try:
+        async with asyncio.timeout(timeout_s):
+            answer = await route.backend.complete(upstream_body, timeout_s)
+    except TimeoutError:
+        raise BackendTimeout(
+            f"backend {route.candidate.backend!r} did not answer in time"
+        ) from None
+    answer["id"] = record.id
+    answer["model"] = public_model
+    usage = answer.get("usage")
+    if isinstance(usage, dict):
+        _record_usage(record, usage)
+    else:
+        record.completion_parts = [_message_text(c) for c in answer["choices"]]
+    record.finish(200)
+    return web.Response(body=orjson.dumps(answer), content_type="application/json")
+
+
+async def _relay_stream(
+    request: web.Request,
+    payload: dict[str, Any],
+    upstream_body: dict[str, Any],
+    route: Route,
+    public_model: str,
+    record: RequestRecord,
+    timeout_s: float,
+) -> web.StreamResponse:
+    client_options = payload.get("stream_options")
+    wants_usage = isinstance(client_options, dict) and bool(client_options.get("include_usage"))
+    # Always ask for usage so the ledger has the backend's own counts; drop it if not wanted.
+    upstream_body["stream_options"] = {**(client_options or {}), "include_usage": True}
+    record.streamed = True
+    parts: list[str] = []
+    record.completion_parts = parts
+    response: web.StreamResponse | None = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with aclosing(route.backend.stream(upstream_body, timeout_s)) as chunks:
+                async for chunk in chunks:
+                    usage = chunk.get("usage")
+                    if isinstance(usage, dict):
+                        _record_usage(record, usage)
+                    choices = chunk.get("choices")
+                    if choices:
+                        if _collect_delta_text(choices, parts) and record.ttft_ms is None:
+                            record.ttft_ms = record.elapsed_ms()
+                    elif usage is not None and not wants_usage:
+                        continue
+                    if not wants_usage:
+                        chunk.pop("usage", None)
+                    chunk["id"] = record.id
+                    chunk["model"] = public_model
+                    if response is None:
+                        response = await _start_stream(request)
+                    await response.write(frame(orjson.dumps(chunk)))
+        if response is None:
+            response = await _start_stream(request)
+        await response.write(DONE_FRAME)
+    except TimeoutError:
+        failure: BackendError = BackendTimeout(
+            f"backend {route.candidate.backend!r} did not finish in time"
+        )
+    except BackendError as error:
+        failure = error
+    except ConnectionResetError:
+        record.client_disconnected = True
+        record.finish(CLIENT_CLOSED_REQUEST, "client_disconnected")
+        return response or web.StreamResponse(status=CLIENT_CLOSED_REQUEST)
+    else:
+        record.finish(200)
+        return response
+    if response is None:
+        raise failure  # nothing sent yet: an ordinary error response
+    # Headers are gone: the failure travels as an error event, which OpenAI's SDKs raise.
+    record.finish(failure.status, failure.code)
+    try:
+        await response.write(frame(orjson.dumps(failure.to_body())))
+    except ConnectionResetError:
+        record.client_disconnected = True
+    return response
+
+
+async def _start_stream(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    await response.prepare(request)
+    return response
+
+
+def _record_usage(record: RequestRecord, usage: dict[str, Any]) -> None:
+    prompt = usage.get("prompt_tokens")
+    completion = usage.get("completion_tokens")
+    if isinstance(prompt, int):
+        record.prompt_tokens = prompt
+    if isinstance(completion, int):
+        record.completion_tokens = completion
+
+
+def _message_text(choice: Any) -> str:
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        return ""
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            text += str(function.get("name", "")) + str(function.get("arguments", ""))
+    return text
+
+
+def _collect_delta_text(choices: Any, parts: list[str]) -> bool:
+    """Appends the text a stream chunk carries; whether it carried any."""
+    carried = False
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        content = delta.get("content")
+        if content:
+            parts.append(content)
+            carried = True
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                parts.append(str(function.get("name") or "") + str(function.get("arguments") or ""))
+                carried = True
+    return carried

@@ -1,0 +1,27 @@
+"""Builds the configured backends; litellm's module is only touched if one needs it."""
+
+from __future__ import annotations
+
+import os
+
+import aiohttp
+
+from router.backends.base import Backend
+from router.backends.openai_compat import OpenAICompatibleBackend
+from router.config import BackendConfig, GatewayConfig
+
+
+def api_key_of(config: BackendConfig) -> str | None:
+    return os.environ.get(config.api_key_env) if config.api_key_env else None
+
+
+def build_backends(config: GatewayConfig, session: aiohttp.ClientSession) -> dict[str, Backend]:
+    backends: dict[str, Backend] = {}
+    for backend in config.backends:
+        if backend.type == "openai":
+            backends[backend.name] = OpenAICompatibleBackend(backend, session, api_key_of(backend))
+        else:
+            from router.backends.litellm_backend import LiteLLMBackend
+
+            backends[backend.name] = LiteLLMBackend(backend, api_key_of(backend))
+    return backends

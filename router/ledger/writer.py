@@ -1,0 +1,166 @@
+"""Writes ledger rows in batches from a background task; requests only append to a list.
+
+When the database is unreachable rows wait in memory, up to a bound, and past it in a spill file;
+both are written once it answers again, oldest first. Inserts ignore rows already present, so a
+batch retried after an ambiguous failure is never duplicated. On shutdown whatever cannot be
+written goes to the spill file, which the next start replays: no row is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from router.ledger.record import RequestRecord
+from router.ledger.spill import SpillFile
+from router.tables import LedgerRow
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY_S = 5.0
+INSERT_TIMEOUT_S = 30.0
+
+
+class LedgerWriter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        flush_interval_s: float,
+        batch_rows: int,
+        max_buffered_rows: int,
+        spill_path: Path,
+    ) -> None:
+        self._engine = engine
+        self._flush_interval_s = flush_interval_s
+        self._batch_rows = batch_rows
+        self._max_buffered_rows = max_buffered_rows
+        self._spill = SpillFile(spill_path)
+        self._records: list[RequestRecord] = []
+        self._rows: deque[dict[str, Any]] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._retry_delay_s = 0.0
+        self._retry_at = 0.0
+        self.rows_written = 0
+        self.is_database_reachable = True
+
+    @property
+    def backlog(self) -> int:
+        """Rows not yet in the database, the spill file aside."""
+        return len(self._records) + len(self._rows)
+
+    def enqueue(self, record: RequestRecord) -> None:
+        self._records.append(record)
+        if len(self._records) >= self._batch_rows:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ledger-writer")
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Stop, write what can be written within `timeout_s`, spill the rest."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._retry_at = 0.0
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.flush()
+        except TimeoutError:
+            log.warning("ledger: database too slow at shutdown")
+        remaining = self._take_rows_now()
+        if remaining:
+            self._spill.append(remaining)
+            log.warning(
+                "ledger: %d rows kept in %s until the database returns",
+                len(remaining),
+                self._spill.path,
+            )
+
+    def _take_rows_now(self) -> list[dict[str, Any]]:
+        rows = list(self._rows) + [r.to_row() for r in self._records]
+        self._rows.clear()
+        self._records = []
+        return rows
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._flush_interval_s)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # the writer must outlive any single bad batch
+                log.exception("ledger: flush failed")
+
+    async def flush(self) -> None:
+        """Write everything pending now, unless the database is in its retry back-off."""
+        if self._records:
+            records, self._records = self._records, []
+            # Token counting and row building stay off the event loop.
+            self._rows.extend(await asyncio.to_thread(_rows_of, records))
+        if time.monotonic() < self._retry_at:
+            self._bound_memory()
+            return
+        while self._rows:
+            batch = [self._rows.popleft() for _ in range(min(self._batch_rows, len(self._rows)))]
+            if not await self._try_insert(batch):
+                self._rows.extendleft(reversed(batch))
+                self._bound_memory()
+                return
+        if self._spill.has_rows():
+            await self._replay_spill()
+
+    async def _replay_spill(self) -> None:
+        for batch in self._spill.batches(self._batch_rows):
+            if not await self._try_insert(batch):
+                return  # rows already inserted are skipped by the next replay's conflict rule
+        self._spill.clear()
+        log.info("ledger: spilled rows written")
+
+    def _bound_memory(self) -> None:
+        overflow = len(self._rows) - self._max_buffered_rows
+        if overflow > 0:
+            self._spill.append([self._rows.popleft() for _ in range(overflow)])
+
+    async def _try_insert(self, rows: list[dict[str, Any]]) -> bool:
+        try:
+            async with asyncio.timeout(INSERT_TIMEOUT_S):
+                await self._insert(rows)
+        except Exception as exc:
+            self._retry_delay_s = min(MAX_RETRY_DELAY_S, max(0.2, self._retry_delay_s * 2))
+            self._retry_at = time.monotonic() + self._retry_delay_s
+            if self.is_database_reachable:
+                log.error("ledger: database unreachable, keeping rows: %s", _describe(exc))
+            self.is_database_reachable = False
+            return False
+        if not self.is_database_reachable:
+            log.info("ledger: database reachable again")
+        self.is_database_reachable = True
+        self._retry_delay_s = 0.0
+        self.rows_written += len(rows)
+        return True
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(LedgerRow).on_conflict_do_nothing(index_elements=["id"])
+        async with self._engine.begin() as connection:
+            await connection.execute(statement, rows)
+
+
+def _rows_of(records: list[RequestRecord]) -> list[dict[str, Any]]:
+    return [record.to_row() for record in records]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
