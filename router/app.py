@@ -112,6 +112,12 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
     )
     session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
     backends = build_backends(app[CONFIG], session)
+    if any(b.type == "litellm" for b in app[CONFIG].backends):
+        # Importing litellm takes seconds; finish it before the port opens, so that readiness
+        # means every backend can answer at once.
+        from router.backends.litellm_backend import start_litellm_import
+
+        await start_litellm_import()
     app[DISPATCHER] = Dispatcher(app[CONFIG], backends, load_policy(DEFAULT_POLICY))
     yield
     for backend in backends.values():

@@ -1,7 +1,7 @@
 """Backends in providers' own APIs (Anthropic, Gemini, Bedrock, ...), translated by litellm.
 
-litellm is imported only when such a backend is configured, and then in a worker thread at
-start-up so the gateway starts serving at once; a request to this backend waits for the import.
+litellm is imported only when such a backend is configured, in a worker thread at start-up
+(the event loop keeps running meanwhile), and the gateway opens its port once it is done.
 """
 
 from __future__ import annotations

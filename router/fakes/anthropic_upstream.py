@@ -37,7 +37,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if expected and request.headers.get("x-api-key") != expected:
         return _error(401, "authentication_error", "invalid x-api-key")
     body = await request.json(loads=orjson.loads)
-    request.app[RECEIVED].append({"body": body, "headers": dict(request.headers)})
+    request.app[RECEIVED].append(
+        {"body": body, "headers": {str(k): v for k, v in request.headers.items()}}
+    )
     script = parse_script(str(body.get("model", "claude")))
     if script.ttft_ms:
         await asyncio.sleep(script.ttft_ms / 1000)

@@ -19,6 +19,7 @@ from aiohttp import web
 from router.fakes.script import Script, parse_script, prompt_words, reply_words, tool_arguments
 
 RECEIVED = web.AppKey("received", list)
+STREAMS = web.AppKey("streams", dict)
 MAX_REMEMBERED = 200
 
 
@@ -28,13 +29,14 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _error(script: Script) -> web.Response:
+def _error(script: Script, request: web.Request) -> web.Response:
     status = script.status or 500
+    detail = f" (Authorization: {request.headers.get('Authorization')})" if script.leak else ""
     headers = {"Retry-After": script.retry_after} if script.retry_after else None
     return _json(
         {
             "error": {
-                "message": f"scripted failure {status}",
+                "message": f"scripted failure {status}{detail}",
                 "type": "server_error",
                 "code": status,
             }
@@ -79,7 +81,7 @@ def _message(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any], int]
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await request.json(loads=orjson.loads)
     received = request.app[RECEIVED]
-    received.append({"body": body, "headers": dict(request.headers)})
+    received.append({"body": body, "headers": {str(k): v for k, v in request.headers.items()}})
     del received[:-MAX_REMEMBERED]
     script = parse_script(str(body.get("model", "echo")))
     if script.hang:
@@ -87,7 +89,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if script.ttft_ms:
         await asyncio.sleep(script.ttft_ms / 1000)
     if script.status:
-        return _error(script)
+        return _error(script, request)
     if script.garbage:
         return web.Response(body=b"<html>oops</html>", content_type="text/html")
     message, completion_tokens = _message(script, body)
@@ -119,6 +121,26 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(
+    request: web.Request,
+    script: Script,
+    body: dict[str, Any],
+    base: dict[str, Any],
+    message: dict[str, Any],
+    usage: dict[str, int],
+) -> web.StreamResponse:
+    streams = request.app[STREAMS]
+    streams["started"] += 1
+    try:
+        response = await _send_stream(request, script, body, base, message, usage)
+    except (asyncio.CancelledError, ConnectionResetError):
+        # The client (the gateway) went away mid-stream: what a cancelled upstream request is.
+        streams["aborted"] += 1
+        raise
+    streams["completed"] += 1
+    return response
+
+
+async def _send_stream(
     request: web.Request,
     script: Script,
     body: dict[str, Any],
@@ -179,13 +201,19 @@ async def received_requests(request: web.Request) -> web.Response:
     return _json(request.app[RECEIVED])
 
 
+async def stream_stats(request: web.Request) -> web.Response:
+    return _json(request.app[STREAMS])
+
+
 def build_app() -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[RECEIVED] = []
+    app[STREAMS] = {"started": 0, "completed": 0, "aborted": 0}
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/health", health)
     app.router.add_get("/_requests", received_requests)
+    app.router.add_get("/_streams", stream_stats)
     return app
 
 
@@ -194,7 +222,14 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
-    web.run_app(build_app(), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        build_app(),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        handler_cancellation=True,
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Model names read like URLs: `NAME?key=value&...`. Keys:
   stall_after=N  stream N chunks, then go silent;  drop_after=N  stream N, then drop the connection
   hang=1         accept the request and never answer
   garbage=1      answer 200 with a body that is not JSON
+  leak=1         put the request's credentials in the error message, as careless servers do
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Script:
     drop_after: int | None = None
     hang: bool = False
     garbage: bool = False
+    leak: bool = False
 
 
 def parse_script(model: str) -> Script:
@@ -53,6 +55,7 @@ def parse_script(model: str) -> Script:
         drop_after=number("drop_after"),
         hang=values.get("hang") == "1",
         garbage=values.get("garbage") == "1",
+        leak=values.get("leak") == "1",
     )
 
 
@@ -92,19 +95,15 @@ def last_user_text(messages: list[Any]) -> str:
 
 
 def reply_words(script: Script, messages: list[Any], max_tokens: int | None) -> list[str]:
-    """The words of the reply: a greeting that echoes the user, cut to the requested length."""
-    limit = (
-        script.tokens
-        if script.tokens is not None
-        else min(max_tokens or DEFAULT_TOKENS, DEFAULT_TOKENS)
-    )
+    """The reply: a greeting that echoes the user, cut to max_tokens (8 by default), or exactly
+    `tokens` words when the script says so."""
     images = count_images(messages)
     seen = f"I see {images} image{'s' if images != 1 else ''}. " if images else ""
-    text = f"Hello from {script.name}! {seen}You said: {last_user_text(messages)}"
-    words = text.split()
-    while len(words) < limit:
-        words.append("more")
-    return words[:limit]
+    words = f"Hello from {script.name}! {seen}You said: {last_user_text(messages)}".split()
+    if script.tokens is not None:
+        words += ["more"] * (script.tokens - len(words))
+        return words[: script.tokens]
+    return words[: max_tokens or DEFAULT_TOKENS]
 
 
 def tool_arguments(parameters: Any) -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""Streams are relayed as they arrive, fail visibly, and end when the client goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import httpx
+import openai
+import orjson
+import pytest
+
+from tests.api.conftest import Gateway, ledger_row
+
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+def test_first_token_is_not_held_back(client: openai.OpenAI) -> None:
+    # 30 tokens, 100 ms apart: the first must arrive long before the last is produced.
+    started = time.monotonic()
+    arrivals = []
+    for chunk in client.chat.completions.create(model="slow", messages=HELLO, stream=True):
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append(time.monotonic() - started)
+    assert len(arrivals) == 30
+    assert arrivals[-1] > 2.5
+    assert arrivals[0] < 1.0
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert sorted(gaps)[len(gaps) // 2] > 0.05, "chunks were batched instead of relayed"
+
+
+def test_backend_going_silent_mid_stream_ends_with_an_error_event(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(model="stall", messages=HELLO, stream=True)
+    received = []
+
+    def consume() -> None:
+        for chunk in stream:
+            received.append(chunk)
+
+    with pytest.raises(openai.APIError, match=r"stopped sending in time"):
+        consume()
+    assert received, "the chunks before the stall were relayed"
+
+
+def test_backend_dropping_the_connection_mid_stream_ends_with_an_error_event(
+    gateway: Gateway,
+) -> None:
+    with httpx.stream(
+        "POST",
+        f"{gateway.url}/v1/chat/completions",
+        headers=gateway.headers,
+        json={"model": "drop", "messages": HELLO, "stream": True},
+        timeout=10,
+    ) as response:
+        assert response.status_code == 200
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert b"[DONE]" not in [e.encode() for e in events]
+    error = orjson.loads(events[-1])["error"]
+    assert error["code"] == "upstream_unreachable"
+    assert len(events) >= 3, "the chunks before the drop were relayed"
+
+
+async def test_client_hanging_up_cancels_the_upstream_request(gateway: Gateway) -> None:
+    async with httpx.AsyncClient(base_url=gateway.fake_openai.url) as upstream:
+        before = (await upstream.get("/_streams")).json()
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", int(gateway.url.rsplit(":", 1)[1])
+        )
+        body = orjson.dumps({"model": "slow", "messages": HELLO, "stream": True})
+        writer.write(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
+            + f"Authorization: Bearer {gateway.key}\r\n".encode()
+            + b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200")
+        first = await asyncio.wait_for(reader.readuntil(b"\n\n"), 10)
+        request_id = orjson.loads(first.split(b"data: ", 1)[1].split(b"\r\n", 1)[0])["id"]
+        writer.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            after = (await upstream.get("/_streams")).json()
+            if after["aborted"] > before["aborted"]:
+                break
+            await asyncio.sleep(0.05)
+        assert after["aborted"] == before["aborted"] + 1, "the upstream stream was not cancelled"
+        assert after["completed"] == before["completed"]
+    row = await ledger_row(gateway, request_id)
+    assert row["client_disconnected"] is True
+    assert row["status"] == 499
+    assert row["streamed"] is True

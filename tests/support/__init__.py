@@ -1,0 +1,1 @@
+"""Test infrastructure shared across test packages: network fault injection and polling."""
