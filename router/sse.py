@@ -30,21 +30,22 @@ class SSEEvent:
 class SSEDecoder:
     """Turns arbitrary chunks of an event stream into complete events carrying data."""
 
-    __slots__ = ("_buffer", "_held_cr")
+    __slots__ = ("_buffer", "_skip_lf")
 
     def __init__(self) -> None:
         self._buffer = b""
-        self._held_cr = False
+        self._skip_lf = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        if self._held_cr:
-            chunk = b"\r" + chunk
-            self._held_cr = False
+        if not chunk:
+            return []
+        if self._skip_lf:
+            # The previous chunk ended in CR, already taken as a line end: a LF now is its pair.
+            self._skip_lf = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
         if b"\r" in chunk:
-            # A trailing CR may be the first half of a CRLF split across chunks.
-            if chunk.endswith(b"\r"):
-                chunk = chunk[:-1]
-                self._held_cr = True
+            self._skip_lf = chunk.endswith(b"\r")
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buffer = self._buffer + chunk
         if b"\n\n" not in buffer:

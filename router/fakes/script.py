@@ -1,7 +1,8 @@
 """How a fake upstream answers: the behaviour encoded in a model name, and the reply text.
 
 Model names read like URLs: `NAME?key=value&...`. Keys:
-  tokens=N       completion length in words (default: max_tokens, at most 8)
+  tokens=N       completion length in words, padded if needed (default: the echo, cut to
+                 max_tokens or 8 words)
   ttft_ms=N      delay before the first byte;  token_ms=N  delay between stream chunks
   status=N       answer with this HTTP error;  retry_after=S  with a Retry-After header
   usage=0        report no usage

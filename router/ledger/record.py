@@ -49,7 +49,9 @@ class RequestRecord:
     def to_row(self) -> dict[str, Any]:
         """The ledger row; counts tokens locally if needed, so call it off the request path."""
         counted = False
-        served = self.backend is not None and self.attempts > 0 and self.status < 400
+        # A backend did work if it answered, or streamed part of an answer before the client
+        # left or the stream broke: those tokens were spent and are billed.
+        served = self.attempts > 0 and (self.status < 400 or bool(self.completion_parts))
         if served and self.prompt_tokens is None and self.prompt_messages is not None:
             self.prompt_tokens = count_prompt_tokens(self.prompt_messages)
             counted = True

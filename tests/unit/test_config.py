@@ -1,4 +1,4 @@
-"""The YAML configuration: the issue's example is accepted; mistakes get one line naming the field."""
+"""The YAML configuration: the documented example is accepted; mistakes name the field."""
 
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ def test_the_documented_example_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("backend: anthropic,", "backend: nowhere,"), "models[0].routes[1].backend: unknown backend"),
+        (
+            ("backend: anthropic,", "backend: nowhere,"),
+            "models[0].routes[1].backend: unknown backend",
+        ),
         (("http://127.0.0.1:8001/v1", "not a url"), "backends[0].base_url"),
         (("name: anthropic", "name: gpu-a"), "backends[1].name: duplicate name 'gpu-a'"),
         (("max_concurrency: 32", "max_concurrency: 0"), "backends[0].max_concurrency"),
