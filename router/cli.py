@@ -33,12 +33,15 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_level.upper() != "DEBUG":
+        # alembic narrates every plugin and migration step at INFO.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    config = load_config(args.config)
     from router.app import build_app, serve
 
-    config = load_config(args.config)
     app = build_app(settings, config)
     _run(serve(app, args.host or settings.host, settings.port if args.port is None else args.port))
     return 0

@@ -32,6 +32,7 @@ class RequestRecord:
     streamed: bool = False
     client_disconnected: bool = False
     finished_at: float = 0.0
+    tokens_counted_locally: bool = False
     price: RouteCost | None = None
     # Kept only until the row is written, to count tokens when the backend reported none.
     prompt_messages: Any = None
@@ -48,16 +49,15 @@ class RequestRecord:
 
     def to_row(self) -> dict[str, Any]:
         """The ledger row; counts tokens locally if needed, so call it off the request path."""
-        counted = False
         # A backend did work if it answered, or streamed part of an answer before the client
         # left or the stream broke: those tokens were spent and are billed.
         served = self.attempts > 0 and (self.status < 400 or bool(self.completion_parts))
         if served and self.prompt_tokens is None and self.prompt_messages is not None:
             self.prompt_tokens = count_prompt_tokens(self.prompt_messages)
-            counted = True
+            self.tokens_counted_locally = True
         if served and self.completion_tokens is None and self.completion_parts is not None:
             self.completion_tokens = count_text_tokens("".join(self.completion_parts))
-            counted = True
+            self.tokens_counted_locally = True
         cost = None
         if self.price is not None and self.prompt_tokens is not None:
             cost = estimate_cost(self.prompt_tokens, self.completion_tokens or 0, self.price)
@@ -71,7 +71,7 @@ class RequestRecord:
             "attempt_log": self.attempt_log,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "tokens_counted_locally": counted,
+            "tokens_counted_locally": self.tokens_counted_locally,
             "cost_usd": cost,
             "ttft_ms": self.ttft_ms,
             "latency_ms": self.latency_ms,

@@ -20,8 +20,15 @@ class SpillFile:
         if not rows:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab") as out:
-            out.write(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+        with self.path.open("ab+") as out:
+            # A crash mid-write leaves a torn last line; start on a fresh one so that only
+            # the torn row is lost, not the first row written after it.
+            prefix = b""
+            if out.tell() > 0:
+                out.seek(-1, 2)
+                if out.read(1) != b"\n":
+                    prefix = b"\n"
+            out.write(prefix + b"".join(orjson.dumps(row) + b"\n" for row in rows))
             out.flush()
 
     def has_rows(self) -> bool:

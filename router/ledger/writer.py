@@ -1,15 +1,17 @@
 """Writes ledger rows in batches from a background task; requests only append to a list.
 
 When the database is unreachable rows wait in memory, up to a bound, and past it in a spill file;
-both are written once it answers again, oldest first. Inserts ignore rows already present, so a
-batch retried after an ambiguous failure is never duplicated. On shutdown whatever cannot be
-written goes to the spill file, which the next start replays: no row is lost.
+both are written once it answers again, the (older) spilled rows first. Rows leave memory only
+after the database has taken them, so a flush cancelled at any await loses nothing, and inserts
+ignore rows already present, so a batch retried after an ambiguous failure is never duplicated.
+On shutdown whatever cannot be written goes to the spill file, which the next start replays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
@@ -50,7 +52,8 @@ class LedgerWriter:
         self._task: asyncio.Task[None] | None = None
         self._retry_delay_s = 0.0
         self._retry_at = 0.0
-        self.rows_written = 0
+        self.rows_flushed = 0
+        """Rows handed to the database, including duplicates it skipped."""
         self.is_database_reachable = True
 
     @property
@@ -106,27 +109,33 @@ class LedgerWriter:
     async def flush(self) -> None:
         """Write everything pending now, unless the database is in its retry back-off."""
         if self._records:
-            records, self._records = self._records, []
-            # Token counting and row building stay off the event loop.
-            self._rows.extend(await asyncio.to_thread(_rows_of, records))
+            count = len(self._records)
+            # Token counting and row building stay off the event loop. The records stay queued
+            # until their rows exist, so a cancellation here leaves them for close() to spill.
+            rows = await asyncio.to_thread(_rows_of, self._records[:count])
+            self._rows.extend(rows)
+            del self._records[:count]
         if time.monotonic() < self._retry_at:
             self._bound_memory()
             return
+        if self._spill.has_rows() and not await self._replay_spill():
+            self._bound_memory()
+            return
         while self._rows:
-            batch = [self._rows.popleft() for _ in range(min(self._batch_rows, len(self._rows)))]
+            batch = list(itertools.islice(self._rows, self._batch_rows))
             if not await self._try_insert(batch):
-                self._rows.extendleft(reversed(batch))
                 self._bound_memory()
                 return
-        if self._spill.has_rows():
-            await self._replay_spill()
+            for _ in batch:
+                self._rows.popleft()
 
-    async def _replay_spill(self) -> None:
+    async def _replay_spill(self) -> bool:
         for batch in self._spill.batches(self._batch_rows):
             if not await self._try_insert(batch):
-                return  # rows already inserted are skipped by the next replay's conflict rule
+                return False  # rows already inserted are skipped by the next replay
         self._spill.clear()
         log.info("ledger: spilled rows written")
+        return True
 
     def _bound_memory(self) -> None:
         overflow = len(self._rows) - self._max_buffered_rows
@@ -148,7 +157,7 @@ class LedgerWriter:
             log.info("ledger: database reachable again")
         self.is_database_reachable = True
         self._retry_delay_s = 0.0
-        self.rows_written += len(rows)
+        self.rows_flushed += len(rows)
         return True
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:

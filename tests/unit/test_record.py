@@ -168,3 +168,10 @@ def test_row_carries_every_ledger_column() -> None:
     assert (row["attempts"], row["attempt_log"], row["ttft_ms"]) == (2, log, 12.5)
     assert (row["streamed"], row["client_disconnected"]) == (True, False)
     assert row["latency_ms"] == record.latency_ms
+
+
+def test_building_the_row_twice_keeps_the_local_count_flag() -> None:
+    record = served()
+    first = record.to_row()
+    assert first["tokens_counted_locally"] is True
+    assert record.to_row() == first
