@@ -7,7 +7,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable
 
-import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +24,7 @@ from router.dispatch import Dispatcher
 from router.ledger import LedgerWriter
 from router.settings import Settings
 from router.state import CONFIG, DISPATCHER, ENGINE, KEYRING, LEDGER, LIFECYCLE, SETTINGS, Lifecycle
+from router.upstream import UpstreamPool
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,8 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _backends(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(
-        limit=0, ttl_dns_cache=300, keepalive_timeout=60, enable_cleanup_closed=True
-    )
-    session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-    backends = build_backends(app[CONFIG], session)
+    pool = UpstreamPool()
+    backends = build_backends(app[CONFIG], pool)
     if any(b.type == "litellm" for b in app[CONFIG].backends):
         # Importing litellm takes seconds; finish it before the port opens, so that readiness
         # means every backend can answer at once.
@@ -122,7 +119,7 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
     yield
     for backend in backends.values():
         await backend.close()
-    await session.close()
+    await pool.close()
 
 
 async def serve(app: web.Application, host: str, port: int) -> None:

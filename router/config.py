@@ -38,6 +38,9 @@ class BackendConfig(_Strict):
     read_timeout_s: Annotated[float, Field(gt=0)] = 120.0
     """The longest silence tolerated between two reads from the backend."""
     headers: dict[str, str] = {}
+    """Extra headers sent with every request to this backend."""
+    tls_ca_file: str | None = None
+    """CA bundle to verify an https backend against, instead of the system's."""
 
     @model_validator(mode="after")
     def _check_type_fields(self) -> BackendConfig:

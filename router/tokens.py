@@ -80,5 +80,11 @@ def estimate_prompt_tokens(messages: Any) -> int:
     """A cheap estimate for routing decisions, without running the tokenizer."""
     if not isinstance(messages, list):
         return 0
-    chars = sum(len(t) for m in messages for t in _message_text(m))
+    chars = 0
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            chars += len(content)  # the common case, kept off the generic path below
+        else:
+            chars += sum(len(t) for t in _message_text(message))
     return chars // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE * len(messages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from contextlib import aclosing
 from typing import Any
@@ -30,8 +31,13 @@ from router.tokens import estimate_prompt_tokens
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up first
 
 
+_ID_PREFIX = "chatcmpl-" + os.urandom(8).hex()
+_id_counter = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return "chatcmpl-" + os.urandom(12).hex()
+    """Unique across processes and restarts (random prefix), cheap within one (a counter)."""
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
 
 
 async def create_chat_completion(request: web.Request) -> web.StreamResponse:
@@ -169,29 +175,22 @@ async def _relay_stream(
     parts: list[str] = []
     record.completion_parts = parts
     response: web.StreamResponse | None = None
+    is_delivered = False
     try:
         async with asyncio.timeout(timeout_s):
-            async with aclosing(route.backend.stream(upstream_body, timeout_s)) as chunks:
-                async for chunk in chunks:
-                    usage = chunk.get("usage")
-                    if isinstance(usage, dict):
-                        _record_usage(record, usage)
-                    choices = chunk.get("choices")
-                    if choices:
-                        if _collect_delta_text(choices, parts) and record.ttft_ms is None:
-                            record.ttft_ms = record.elapsed_ms()
-                    elif usage is not None and not wants_usage:
-                        continue
-                    if not wants_usage:
-                        chunk.pop("usage", None)
-                    chunk["id"] = record.id
-                    chunk["model"] = public_model
-                    if response is None:
+            async with aclosing(route.backend.stream(upstream_body, timeout_s)) as batches:
+                async for batch in batches:
+                    frames = _client_frames(batch.chunks, record, parts, wants_usage, public_model)
+                    if response is None and (frames or batch.is_final):
                         response = await _start_stream(request)
-                    await response.write(frame(orjson.dumps(chunk)))
-        if response is None:
-            response = await _start_stream(request)
-        await response.write(DONE_FRAME)
+                    if batch.is_final:
+                        # The last events, [DONE] and the end of the body: one send.
+                        assert response is not None
+                        await response.write_eof(frames + DONE_FRAME)
+                        is_delivered = True
+                    elif frames:
+                        assert response is not None
+                        await response.write(frames)
     except TimeoutError:
         failure: BackendError = BackendTimeout(
             f"backend {route.candidate.backend!r} did not finish in time"
@@ -203,7 +202,11 @@ async def _relay_stream(
         record.finish(CLIENT_CLOSED_REQUEST, "client_disconnected")
         return response or web.StreamResponse(status=CLIENT_CLOSED_REQUEST)
     else:
+        assert response is not None, "a backend stream always ends with a final batch"
         record.finish(200)
+        return response
+    if is_delivered and response is not None:
+        record.finish(200)  # the client has it all; only reading past [DONE] failed
         return response
     if response is None:
         raise failure  # nothing sent yet: an ordinary error response
@@ -216,8 +219,41 @@ async def _relay_stream(
     return response
 
 
+def _client_frames(
+    batch: list[dict[str, Any]],
+    record: RequestRecord,
+    parts: list[str],
+    wants_usage: bool,
+    public_model: str,
+) -> bytes:
+    """The SSE bytes for chunks that arrived together, noting usage and text on the record."""
+    frames = []
+    for chunk in batch:
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            _record_usage(record, usage)
+        choices = chunk.get("choices")
+        if choices:
+            if _collect_delta_text(choices, parts) and record.ttft_ms is None:
+                record.ttft_ms = record.elapsed_ms()
+        elif usage is not None and not wants_usage:
+            continue  # the usage-only chunk the gateway asked for on its own behalf
+        if not wants_usage:
+            chunk.pop("usage", None)
+        chunk["id"] = record.id
+        chunk["model"] = public_model
+        frames.append(frame(orjson.dumps(chunk)))
+    return b"".join(frames)
+
+
+class _EventStream(web.StreamResponse):
+    # aiohttp sends a StreamResponse's headers on their own at prepare(); holding them for the
+    # first body bytes, as its plain Response does, saves a send per stream.
+    _send_headers_immediately = False
+
+
 async def _start_stream(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers=SSE_HEADERS)
+    response = _EventStream(headers=SSE_HEADERS)
     await response.prepare(request)
     return response
 

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 ChatResponse = dict[str, Any]
 ChatChunk = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBatch:
+    """Stream chunks that arrived together; `is_final` once the backend said it is done, so the
+    last chunks and the end of the stream can reach the client in one write."""
+
+    chunks: list[ChatChunk]
+    is_final: bool = False
+
 
 MAX_UPSTREAM_MESSAGE_CHARS = 500
 
@@ -23,8 +34,8 @@ class Backend(Protocol):
         """A non-streaming chat completion; `body` already names the upstream model."""
         ...
 
-    def stream(self, body: dict[str, Any], timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
-        """A streaming chat completion, one parsed chunk at a time, as the backend sends them."""
+    def stream(self, body: dict[str, Any], timeout_s: float) -> AsyncGenerator[StreamBatch, None]:
+        """A streaming chat completion: parsed chunks as soon as they arrive, in batches."""
         ...
 
     async def close(self) -> None: ...

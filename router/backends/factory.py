@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import os
 
-import aiohttp
-
 from router.backends.base import Backend
 from router.backends.openai_compat import OpenAICompatibleBackend
 from router.config import BackendConfig, GatewayConfig
+from router.upstream import UpstreamPool
 
 
 def api_key_of(config: BackendConfig) -> str | None:
     return os.environ.get(config.api_key_env) if config.api_key_env else None
 
 
-def build_backends(config: GatewayConfig, session: aiohttp.ClientSession) -> dict[str, Backend]:
+def build_backends(config: GatewayConfig, pool: UpstreamPool) -> dict[str, Backend]:
     backends: dict[str, Backend] = {}
     for backend in config.backends:
         if backend.type == "openai":
-            backends[backend.name] = OpenAICompatibleBackend(backend, session, api_key_of(backend))
+            backends[backend.name] = OpenAICompatibleBackend(backend, pool, api_key_of(backend))
         else:
             from router.backends.litellm_backend import LiteLLMBackend
 

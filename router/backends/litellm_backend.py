@@ -11,7 +11,7 @@ import os
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from router.backends.base import ChatChunk, ChatResponse, redact
+from router.backends.base import ChatResponse, StreamBatch, redact
 from router.config import BackendConfig
 from router.errors import (
     BackendError,
@@ -84,12 +84,13 @@ class LiteLLMBackend:
 
     async def stream(
         self, body: dict[str, Any], timeout_s: float
-    ) -> AsyncGenerator[ChatChunk, None]:
+    ) -> AsyncGenerator[StreamBatch, None]:
         litellm = await self._litellm
         try:
             chunks = await litellm.acompletion(**self._arguments(body, timeout_s, stream=True))
             async for chunk in chunks:
-                yield chunk.model_dump(exclude_none=True)
+                yield StreamBatch([chunk.model_dump(exclude_none=True)])
+            yield StreamBatch([], True)
         except BackendError:
             raise
         except Exception as exc:

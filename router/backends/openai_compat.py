@@ -1,7 +1,7 @@
 """Backends that speak the OpenAI API (vLLM, SGLang, llama.cpp, Ollama, OpenAI-compatible clouds).
 
-Proxied directly over one shared, pooled aiohttp session: no translation, and stream events are
-passed on as soon as they are decoded.
+Proxied directly over the gateway's one upstream connection pool: no translation, and stream
+events are passed on as soon as a network read completes them.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import aiohttp
 import orjson
 
-from router.backends.base import ChatChunk, ChatResponse, redact
+from router.backends.base import ChatChunk, ChatResponse, StreamBatch, redact
 from router.config import BackendConfig
 from router.errors import (
     BackendError,
@@ -22,42 +21,53 @@ from router.errors import (
     BackendUnreachable,
 )
 from router.sse import SSEDecoder
+from router.upstream import (
+    RequestTemplate,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
+from router.upstream.http1 import split_url
 
 
 class OpenAICompatibleBackend:
-    def __init__(
-        self, config: BackendConfig, session: aiohttp.ClientSession, api_key: str | None
-    ) -> None:
+    def __init__(self, config: BackendConfig, pool: UpstreamPool, api_key: str | None) -> None:
         self.name = config.name
-        self._url = str(config.base_url).rstrip("/") + "/chat/completions"
-        self._session = session
+        self._pool = pool
         self._api_key = api_key
+        self._origin, path = split_url(str(config.base_url))
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "User-Agent": "HybridInference",
+            **config.headers,
+        }
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._template = RequestTemplate("POST", f"{path}/chat/completions", self._origin, headers)
+        self._tls = pool.tls_context(config.tls_ca_file) if self._origin.scheme == "https" else None
         self._connect_timeout_s = config.connect_timeout_s
         self._read_timeout_s = config.read_timeout_s
-        self._headers = {"Content-Type": "application/json", **config.headers}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
 
-    def _timeout(self, total_s: float) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(
-            total=total_s, sock_connect=self._connect_timeout_s, sock_read=self._read_timeout_s
+    async def _send(self, body: dict[str, Any]) -> UpstreamResponse:
+        return await self._pool.request(
+            self._origin,
+            self._template.render(orjson.dumps(body)),
+            connect_timeout_s=self._connect_timeout_s,
+            read_timeout_s=self._read_timeout_s,
+            tls=self._tls,
         )
 
     async def complete(self, body: dict[str, Any], timeout_s: float) -> ChatResponse:
         try:
-            async with self._session.post(
-                self._url,
-                data=orjson.dumps(body),
-                headers=self._headers,
-                timeout=self._timeout(timeout_s),
-            ) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    raise self._status_error(response.status, raw, response.headers)
-        except TimeoutError:
-            raise BackendTimeout(f"backend {self.name!r} did not answer in time") from None
-        except aiohttp.ClientError as exc:
+            response = await self._send(body)
+            raw = await response.read()
+        except UpstreamError as exc:
             raise self._transport_error(exc) from None
+        if response.status >= 400:
+            raise self._status_error(response.status, raw, response.headers)
         try:
             parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -68,27 +78,28 @@ class OpenAICompatibleBackend:
 
     async def stream(
         self, body: dict[str, Any], timeout_s: float
-    ) -> AsyncGenerator[ChatChunk, None]:
+    ) -> AsyncGenerator[StreamBatch, None]:
         try:
-            async with self._session.post(
-                self._url,
-                data=orjson.dumps(body),
-                headers=self._headers,
-                timeout=self._timeout(timeout_s),
-            ) as response:
-                if response.status >= 400:
-                    raise self._status_error(
-                        response.status, await response.read(), response.headers
-                    )
-                decoder = SSEDecoder()
-                async for data in response.content.iter_any():
-                    for event in decoder.feed(data):
-                        if event.data == b"[DONE]":
-                            return
-                        yield self._parse_chunk(event.data)
-        except TimeoutError:
-            raise BackendTimeout(f"backend {self.name!r} stopped sending in time") from None
-        except aiohttp.ClientError as exc:
+            response = await self._send(body)
+            if response.status >= 400:
+                raw = await response.read()
+                raise self._status_error(response.status, raw, response.headers)
+            decoder = SSEDecoder()
+            is_done = False
+            async for data in response.iter_body():
+                if is_done:
+                    continue  # read to the end, so the connection can be reused
+                chunks = []
+                for event in decoder.feed(data):
+                    if event.data == b"[DONE]":
+                        is_done = True
+                        break
+                    chunks.append(self._parse_chunk(event.data))
+                if chunks or is_done:
+                    yield StreamBatch(chunks, is_done)
+            if not is_done:
+                yield StreamBatch([], True)  # a backend that ends without [DONE]
+        except UpstreamError as exc:
             raise self._transport_error(exc) from None
 
     def _parse_chunk(self, data: bytes) -> ChatChunk:
@@ -113,7 +124,7 @@ class OpenAICompatibleBackend:
         text = message if isinstance(message, str) and message else fallback
         return f"backend {self.name!r}: " + redact(text, [self._api_key or ""])
 
-    def _status_error(self, status: int, raw: bytes, headers: Any) -> BackendError:
+    def _status_error(self, status: int, raw: bytes, headers: dict[str, str]) -> BackendError:
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -125,17 +136,19 @@ class OpenAICompatibleBackend:
             return BackendRejected(message, status=status)
         return BackendError(message)
 
-    def _transport_error(self, exc: aiohttp.ClientError) -> BackendError:
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return BackendUnreachable(f"backend {self.name!r} is unreachable")
-        return BackendUnreachable(f"backend {self.name!r} broke the connection")
+    def _transport_error(self, exc: UpstreamError) -> BackendError:
+        if isinstance(exc, UpstreamTimeout):
+            return BackendTimeout(f"backend {self.name!r} stopped sending in time")
+        if isinstance(exc, UpstreamConnectError):
+            return BackendUnreachable(f"backend {self.name!r} is unreachable: {exc}")
+        return BackendError(f"backend {self.name!r} sent a broken response: {exc}")
 
     async def close(self) -> None:
-        """The shared session belongs to the gateway, which closes it."""
+        """The pool belongs to the gateway, which closes it."""
 
 
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
+def _retry_after(headers: dict[str, str]) -> float | None:
+    value = headers.get("retry-after")
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:

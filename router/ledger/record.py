@@ -47,6 +47,11 @@ class RequestRecord:
         self.latency_ms = self.elapsed_ms()
         self.finished_at = self.started_at + self.latency_ms / 1000.0
 
+    @property
+    def needs_token_count(self) -> bool:
+        """Whether building the row runs the tokenizer (the backend reported no usage)."""
+        return self.attempts > 0 and (self.prompt_tokens is None or self.completion_tokens is None)
+
     def to_row(self) -> dict[str, Any]:
         """The ledger row; counts tokens locally if needed, so call it off the request path."""
         # A backend did work if it answered, or streamed part of an answer before the client
