@@ -5,6 +5,12 @@ all that differs between the two columns: requests/s it relays at concurrency 64
 streamed, and the latency it adds at concurrency 1. One gateway process with its ledger on
 (SQLite in a temporary directory); load from wrk in its own process (bench/wrk_load.py).
 
+Latency at concurrency 1 is measured twice. On a virtual machine an idle vCPU takes far longer to
+wake than the gateway takes to relay a request, and a request through the gateway wakes three
+processes instead of two, so the plain figure mostly measures the hypervisor. The second run keeps
+every vCPU busy with spinners at the lowest priority (nice 19), which yield to any real work, so
+what remains is the gateway's own added latency.
+
     .venv/bin/python bench/gateway_overhead.py [--duration 10] [--warmup 2]
 """
 
@@ -20,6 +26,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +54,7 @@ class Measurement:
     label: str
     connections: int
     is_stream: bool
+    keeps_cpus_awake: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,9 @@ PLAN = (
     Measurement("non-streaming", 64, is_stream=False),
     Measurement("streaming", 64, is_stream=True),
     Measurement("latency", 1, is_stream=False),
+    Measurement("latency awake", 1, is_stream=False, keeps_cpus_awake=True),
 )
+SPINNER = "import os\nos.nice(19)\nwhile True: pass"
 TARGETS = ("direct", "via gateway")
 
 
@@ -123,6 +133,18 @@ def measure(
             duration_s=duration_s,
         )
 
+    with ExitStack() as spinners:
+        if measurement.keeps_cpus_awake:
+            for _ in range(NPROC):
+                spinner = subprocess.Popen([sys.executable, "-c", SPINNER])
+                spinners.callback(spinner.wait)
+                spinners.callback(spinner.kill)
+        return _measure_load(load, pids, args)
+
+
+def _measure_load(
+    load: Callable[[float], LoadResult], pids: dict[str, int], args: argparse.Namespace
+) -> tuple[Sample, LoadResult]:
     warmup = load(args.warmup)
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     waited_before = cpu_wait_seconds(pids["gateway"])
@@ -169,12 +191,14 @@ def print_table(
     def rps(target: str, label: str) -> float:
         return results[(target, label)].load.requests_per_s
 
-    def ms(target: str, which: str) -> float:
-        load = results[(target, "latency")].load
+    def ms(target: str, which: str, label: str = "latency") -> float:
+        load = results[(target, label)].load
         return load.p50_ms if which == "p50" else load.p99_ms
 
     plain_gw, stream_gw = rps("via gateway", "non-streaming"), rps("via gateway", "streaming")
     added_p50 = ms("via gateway", "p50") - ms("direct", "p50")
+    awake = "latency awake"
+    added_awake_p50 = ms("via gateway", "p50", awake) - ms("direct", "p50", awake)
     failed = {t: sum(s.load.failures for (n, _), s in results.items() if n == t) for t in TARGETS}
     via_gateway = {m.label: results[("via gateway", m.label)] for m in PLAN}
     rows = [
@@ -188,6 +212,12 @@ def print_table(
          "", ""),
         ("added p50 ms", "c=1", "", f"{added_p50:.3f}", f"<= {MAX_ADDED_P50_MS}",
          verdict(added_p50 <= MAX_ADDED_P50_MS)),
+        ("p50, vCPUs awake", "c=1", f"{ms('direct', 'p50', awake):.3f}",
+         f"{ms('via gateway', 'p50', awake):.3f}", "", ""),
+        ("p99, vCPUs awake", "c=1", f"{ms('direct', 'p99', awake):.3f}",
+         f"{ms('via gateway', 'p99', awake):.3f}", "", ""),
+        ("added p50, awake", "c=1", "", f"{added_awake_p50:.3f}", f"<= {MAX_ADDED_P50_MS}",
+         verdict(added_awake_p50 <= MAX_ADDED_P50_MS)),
         ("failed requests", "", f"{failed['direct']}", f"{failed['via gateway']}", "0",
          verdict(not any(failed.values()))),
     ]  # fmt: skip

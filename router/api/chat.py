@@ -90,10 +90,12 @@ def _validate(payload: dict[str, Any]) -> ChatCompletionRequest:
 
 
 def _features(chat: ChatCompletionRequest, payload: dict[str, Any], key_id: int) -> RequestFeatures:
-    needs_vision = any(
-        isinstance(m.content, list) and any(p.type == "image_url" for p in m.content)
-        for m in chat.messages
-    )
+    needs_vision = False
+    for message in chat.messages:
+        if isinstance(message.content, list):
+            for part in message.content:
+                if part.type == "image_url":
+                    needs_vision = True
     return RequestFeatures(
         model=chat.model,
         prompt_tokens_estimate=estimate_prompt_tokens(payload["messages"]),
@@ -125,12 +127,13 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
     record.attempts = 1
     upstream_body = dict(payload)
     upstream_body["model"] = route.candidate.upstream_model
-    timeout_s = app[SETTINGS].request_timeout_s
+    # One deadline for the whole request; the backend bounds every wait by it.
+    deadline = asyncio.get_running_loop().time() + app[SETTINGS].request_timeout_s
     if chat.stream:
         return await _relay_stream(
-            request, payload, upstream_body, route, model.id, record, timeout_s
+            request, payload, upstream_body, route, model.id, record, deadline
         )
-    return await _complete(upstream_body, route, model.id, record, timeout_s)
+    return await _complete(upstream_body, route, model.id, record, deadline)
 
 
 async def _complete(
@@ -165,7 +168,7 @@ async def _relay_stream(
     route: Route,
     public_model: str,
     record: RequestRecord,
-    timeout_s: float,
+    deadline: float,
 ) -> web.StreamResponse:
     client_options = payload.get("stream_options")
     wants_usage = isinstance(client_options, dict) and bool(client_options.get("include_usage"))
@@ -177,26 +180,21 @@ async def _relay_stream(
     response: web.StreamResponse | None = None
     is_delivered = False
     try:
-        async with asyncio.timeout(timeout_s):
-            async with aclosing(route.backend.stream(upstream_body, timeout_s)) as batches:
-                async for batch in batches:
-                    frames = _client_frames(batch.chunks, record, parts, wants_usage, public_model)
-                    if response is None and (frames or batch.is_final):
-                        response = await _start_stream(request)
-                    if batch.is_final:
-                        # The last events, [DONE] and the end of the body: one send.
-                        assert response is not None
-                        await response.write_eof(frames + DONE_FRAME)
-                        is_delivered = True
-                    elif frames:
-                        assert response is not None
-                        await response.write(frames)
-    except TimeoutError:
-        failure: BackendError = BackendTimeout(
-            f"backend {route.candidate.backend!r} did not finish in time"
-        )
+        async with aclosing(route.backend.stream(upstream_body, deadline)) as batches:
+            async for batch in batches:
+                frames = _client_frames(batch.chunks, record, parts, wants_usage, public_model)
+                if response is None and (frames or batch.is_final):
+                    response = await _start_stream(request)
+                if batch.is_final:
+                    # The last events, [DONE] and the end of the body: one send.
+                    assert response is not None
+                    await response.write_eof(frames + DONE_FRAME)
+                    is_delivered = True
+                elif frames:
+                    assert response is not None
+                    await response.write(frames)
     except BackendError as error:
-        failure = error
+        failure: BackendError = error
     except ConnectionResetError:
         record.client_disconnected = True
         record.finish(CLIENT_CLOSED_REQUEST, "client_disconnected")

@@ -30,11 +30,12 @@ MAX_UPSTREAM_MESSAGE_CHARS = 500
 class Backend(Protocol):
     name: str
 
-    async def complete(self, body: dict[str, Any], timeout_s: float) -> ChatResponse:
-        """A non-streaming chat completion; `body` already names the upstream model."""
+    async def complete(self, body: dict[str, Any], deadline: float) -> ChatResponse:
+        """A non-streaming chat completion; `body` already names the upstream model. Nothing
+        waits past `deadline` (event-loop time): the backend raises BackendTimeout instead."""
         ...
 
-    def stream(self, body: dict[str, Any], timeout_s: float) -> AsyncGenerator[StreamBatch, None]:
+    def stream(self, body: dict[str, Any], deadline: float) -> AsyncGenerator[StreamBatch, None]:
         """A streaming chat completion: parsed chunks as soon as they arrive, in batches."""
         ...
 

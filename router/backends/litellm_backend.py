@@ -41,6 +41,10 @@ def start_litellm_import() -> asyncio.Future[Any]:
     return _import_task
 
 
+def _remaining(deadline: float) -> float:
+    return max(0.001, deadline - asyncio.get_running_loop().time())
+
+
 class LiteLLMBackend:
     def __init__(self, config: BackendConfig, api_key: str | None) -> None:
         self.name = config.name
@@ -73,23 +77,29 @@ class LiteLLMBackend:
             arguments["extra_headers"] = self._headers
         return arguments
 
-    async def complete(self, body: dict[str, Any], timeout_s: float) -> ChatResponse:
+    async def complete(self, body: dict[str, Any], deadline: float) -> ChatResponse:
         litellm = await self._litellm
         try:
-            response = await litellm.acompletion(**self._arguments(body, timeout_s, stream=False))
+            async with asyncio.timeout_at(deadline):
+                response = await litellm.acompletion(
+                    **self._arguments(body, _remaining(deadline), stream=False)
+                )
         except Exception as exc:
             raise self._translate(exc, litellm) from None
         result: ChatResponse = response.model_dump(exclude_none=True)
         return result
 
     async def stream(
-        self, body: dict[str, Any], timeout_s: float
+        self, body: dict[str, Any], deadline: float
     ) -> AsyncGenerator[StreamBatch, None]:
         litellm = await self._litellm
         try:
-            chunks = await litellm.acompletion(**self._arguments(body, timeout_s, stream=True))
-            async for chunk in chunks:
-                yield StreamBatch([chunk.model_dump(exclude_none=True)])
+            async with asyncio.timeout_at(deadline):
+                chunks = await litellm.acompletion(
+                    **self._arguments(body, _remaining(deadline), stream=True)
+                )
+                async for chunk in chunks:
+                    yield StreamBatch([chunk.model_dump(exclude_none=True)])
             yield StreamBatch([], True)
         except BackendError:
             raise

@@ -51,18 +51,19 @@ class OpenAICompatibleBackend:
         self._connect_timeout_s = config.connect_timeout_s
         self._read_timeout_s = config.read_timeout_s
 
-    async def _send(self, body: dict[str, Any]) -> UpstreamResponse:
+    async def _send(self, body: dict[str, Any], deadline: float) -> UpstreamResponse:
         return await self._pool.request(
             self._origin,
             self._template.render(orjson.dumps(body)),
             connect_timeout_s=self._connect_timeout_s,
             read_timeout_s=self._read_timeout_s,
             tls=self._tls,
+            deadline=deadline,
         )
 
-    async def complete(self, body: dict[str, Any], timeout_s: float) -> ChatResponse:
+    async def complete(self, body: dict[str, Any], deadline: float) -> ChatResponse:
         try:
-            response = await self._send(body)
+            response = await self._send(body, deadline)
             raw = await response.read()
         except UpstreamError as exc:
             raise self._transport_error(exc) from None
@@ -77,10 +78,10 @@ class OpenAICompatibleBackend:
         return parsed
 
     async def stream(
-        self, body: dict[str, Any], timeout_s: float
+        self, body: dict[str, Any], deadline: float
     ) -> AsyncGenerator[StreamBatch, None]:
         try:
-            response = await self._send(body)
+            response = await self._send(body, deadline)
             if response.status >= 400:
                 raw = await response.read()
                 raise self._status_error(response.status, raw, response.headers)

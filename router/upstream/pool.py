@@ -102,14 +102,19 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.write(payload)
 
-    async def next_event(self, read_timeout_s: float) -> Event:
+    async def next_event(self, read_timeout_s: float, deadline: float | None = None) -> Event:
+        """The next response event, waiting at most `read_timeout_s` and never past `deadline`
+        (event-loop time)."""
         while not self._events:
             if self._error is not None:
                 raise self._error
             if self.is_closed:
                 raise ProtocolError("connection closed before the response was complete")
             self._waiter = self.loop.create_future()
-            timer = self.loop.call_later(read_timeout_s, self._time_out, self._waiter)
+            wake_at = self.loop.time() + read_timeout_s
+            if deadline is not None and deadline < wake_at:
+                wake_at = deadline
+            timer = self.loop.call_at(wake_at, self._time_out, self._waiter)
             try:
                 await self._waiter
             finally:
@@ -136,7 +141,7 @@ class _Connection(asyncio.Protocol):
 class UpstreamResponse:
     """A response whose head has arrived; its body is read with `read()` or `iter_body()`."""
 
-    __slots__ = ("_connection", "_pool", "_read_timeout_s", "headers", "status")
+    __slots__ = ("_connection", "_deadline", "_pool", "_read_timeout_s", "headers", "status")
 
     def __init__(
         self,
@@ -144,8 +149,10 @@ class UpstreamResponse:
         connection: _Connection,
         head: ResponseHead,
         read_timeout_s: float,
+        deadline: float | None = None,
     ) -> None:
         self._pool = pool
+        self._deadline = deadline
         self._connection: _Connection | None = connection
         self._read_timeout_s = read_timeout_s
         self.status = head.status
@@ -158,7 +165,7 @@ class UpstreamResponse:
             return
         try:
             while True:
-                event = await connection.next_event(self._read_timeout_s)
+                event = await connection.next_event(self._read_timeout_s, self._deadline)
                 if isinstance(event, EndOfMessage):
                     self._release()
                     return
@@ -207,25 +214,33 @@ class UpstreamPool:
         connect_timeout_s: float,
         read_timeout_s: float,
         tls: ssl.SSLContext | None = None,
+        deadline: float | None = None,
     ) -> UpstreamResponse:
-        """Send a rendered request and wait for the response head."""
+        """Send a rendered request and wait for the response head. Every wait, for this
+        and for the body, is bounded by `deadline` (event-loop time) when one is given."""
         connection = self._take_idle(origin)
         if connection is not None:
             try:
-                return await self._exchange(connection, payload, read_timeout_s)
+                return await self._exchange(connection, payload, read_timeout_s, deadline)
             except UpstreamConnectError:
                 # The server closed the idle connection as we reused it; nothing was processed,
                 # so the request goes once more on a fresh connection.
                 pass
+        if deadline is not None:
+            connect_timeout_s = min(connect_timeout_s, deadline - asyncio.get_running_loop().time())
         connection = await self._connect(origin, connect_timeout_s, tls)
-        return await self._exchange(connection, payload, read_timeout_s)
+        return await self._exchange(connection, payload, read_timeout_s, deadline)
 
     async def _exchange(
-        self, connection: _Connection, payload: bytes, read_timeout_s: float
+        self,
+        connection: _Connection,
+        payload: bytes,
+        read_timeout_s: float,
+        deadline: float | None,
     ) -> UpstreamResponse:
         try:
             connection.start(payload)
-            event = await connection.next_event(read_timeout_s)
+            event = await connection.next_event(read_timeout_s, deadline)
         except UpstreamTimeout:
             connection.close()
             raise
@@ -238,7 +253,7 @@ class UpstreamPool:
             connection.close()
             raise
         assert isinstance(event, ResponseHead)
-        return UpstreamResponse(self, connection, event, read_timeout_s)
+        return UpstreamResponse(self, connection, event, read_timeout_s, deadline)
 
     async def _connect(
         self, origin: Origin, connect_timeout_s: float, tls: ssl.SSLContext | None
@@ -247,7 +262,7 @@ class UpstreamPool:
         if origin.scheme == "https" and tls is None:
             tls = self.tls_context(None)
         try:
-            async with asyncio.timeout(connect_timeout_s):
+            async with asyncio.timeout(max(0.0, connect_timeout_s)):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(loop, origin),
                     origin.host,
