@@ -181,41 +181,8 @@ class ResponseParser:
                 events.append(bytes(buffer))
                 buffer.clear()
             return False
-        if state == _CHUNK_SIZE:
-            line_end = buffer.find(b"\r\n")
-            if line_end < 0:
-                if len(buffer) > MAX_CHUNK_LINE_BYTES:
-                    raise ProtocolError("chunk size line too long")
-                return False
-            size_text = bytes(buffer[:line_end]).split(b";", 1)[0].strip()
-            del buffer[: line_end + 2]
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise ProtocolError(f"bad chunk size {size_text!r}") from None
-            if size < 0:
-                raise ProtocolError("negative chunk size")
-            self._remaining = size
-            self._state = _CHUNK_DATA if size else _TRAILERS
-            return True
-        if state == _CHUNK_DATA:
-            if not buffer:
-                return False
-            piece = bytes(buffer[: self._remaining])
-            del buffer[: len(piece)]
-            self._remaining -= len(piece)
-            events.append(piece)
-            if self._remaining == 0:
-                self._state = _CHUNK_CRLF
-            return True
-        if state == _CHUNK_CRLF:
-            if len(buffer) < 2:
-                return False
-            if buffer[:2] != b"\r\n":
-                raise ProtocolError("chunk not followed by CRLF")
-            del buffer[:2]
-            self._state = _CHUNK_SIZE
-            return True
+        if state in (_CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF):
+            return self._read_chunks(events)
         if state == _TRAILERS:
             line_end = buffer.find(b"\r\n")
             if line_end < 0:
@@ -227,6 +194,57 @@ class ResponseParser:
                 self._finish(events)
             return True
         return False
+
+    def _read_chunks(self, events: list[Event]) -> bool:
+        """Every complete piece of chunked body in the buffer, as one event; True when the last
+        chunk was reached (trailers follow)."""
+        buffer = self._buffer
+        size_of_buffer = len(buffer)
+        position = 0
+        pieces = []
+        state = self._state
+        while True:
+            if state == _CHUNK_SIZE:
+                line_end = buffer.find(b"\r\n", position)
+                if line_end < 0:
+                    if size_of_buffer - position > MAX_CHUNK_LINE_BYTES:
+                        raise ProtocolError("chunk size line too long")
+                    break
+                size_text = bytes(buffer[position:line_end]).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    raise ProtocolError(f"bad chunk size {size_text!r}") from None
+                if size < 0:
+                    raise ProtocolError("negative chunk size")
+                position = line_end + 2
+                if size == 0:
+                    state = _TRAILERS
+                    break
+                self._remaining = size
+                state = _CHUNK_DATA
+            if state == _CHUNK_DATA:
+                take = min(self._remaining, size_of_buffer - position)
+                if take == 0:
+                    break
+                pieces.append(bytes(buffer[position : position + take]))
+                position += take
+                self._remaining -= take
+                if self._remaining:
+                    break
+                state = _CHUNK_CRLF
+            if state == _CHUNK_CRLF:
+                if size_of_buffer - position < 2:
+                    break
+                if buffer[position : position + 2] != b"\r\n":
+                    raise ProtocolError("chunk not followed by CRLF")
+                position += 2
+                state = _CHUNK_SIZE
+        self._state = state
+        del buffer[:position]
+        if pieces:
+            events.append(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+        return state == _TRAILERS
 
     def _finish(self, events: list[Event]) -> None:
         self._state = _DONE
