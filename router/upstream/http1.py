@@ -8,12 +8,17 @@ interim responses, and decides whether the connection can be reused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 MAX_HEAD_BYTES = 64 * 1024
+# Digits only: int() would also take "+3", "0x3" or "0_3", which other parsers read differently.
+_DECIMAL = re.compile(rb"[0-9]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+_STATUS = re.compile(rb"[0-9]{3}")
 MAX_CHUNK_LINE_BYTES = 4 * 1024
 
 
@@ -39,13 +44,13 @@ def split_url(url: str) -> tuple[Origin, str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     scheme: Literal["http", "https"] = "https" if parts.scheme == "https" else "http"
     return Origin(scheme, parts.hostname, port), parts.path.rstrip("/")
 
 
-def _check_token(text: str, what: str) -> str:
-    if not text or any(c in text for c in "\r\n\0"):
+def _check_token(text: str, what: str, may_be_empty: bool = False) -> str:
+    if (not text and not may_be_empty) or any(c in text for c in "\r\n\0"):
         raise ValueError(f"invalid {what}: {text!r}")
     return text
 
@@ -63,7 +68,8 @@ class RequestTemplate:
         for name, value in headers.items():
             if name.lower() in ("host", "content-length", "transfer-encoding", "connection"):
                 continue
-            lines.append(f"{_check_token(name, 'header name')}: {_check_token(value, 'header')}")
+            name = _check_token(name, "header name")
+            lines.append(f"{name}: {_check_token(value, 'header', may_be_empty=True)}")
         self._prefix = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
 
     def render(self, body: bytes) -> bytes:
@@ -110,27 +116,27 @@ def _merge_body_pieces(events: list[Event]) -> list[Event]:
 class ResponseParser:
     """Incremental parser of one response; `keep_alive` is known once it is complete."""
 
-    __slots__ = ("_buffer", "_remaining", "_state", "keep_alive")
+    __slots__ = ("_buffer", "_remaining", "_state", "has_started", "keep_alive")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._state = _HEAD
         self._remaining = 0
         self.keep_alive = False
+        self.has_started = False
+        """Whether any byte of the response arrived (so the upstream did see the request)."""
 
     @property
     def is_complete(self) -> bool:
         return self._state == _DONE
-
-    @property
-    def has_started(self) -> bool:
-        return bool(self._buffer) or self._state != _HEAD
 
     def feed(self, data: bytes) -> list[Event]:
         if self._state == _DONE:
             if data:
                 self.keep_alive = False  # bytes after the response: never reuse this connection
             return []
+        if data:
+            self.has_started = True
         self._buffer += data
         events: list[Event] = []
         while self._step(events):
@@ -152,9 +158,9 @@ class ResponseParser:
         buffer = self._buffer
         if state == _HEAD:
             end = buffer.find(b"\r\n\r\n")
+            if end > MAX_HEAD_BYTES or (end < 0 and len(buffer) > MAX_HEAD_BYTES):
+                raise ProtocolError("response head too large")
             if end < 0:
-                if len(buffer) > MAX_HEAD_BYTES:
-                    raise ProtocolError("response head too large")
                 return False
             head = bytes(buffer[:end])
             del buffer[: end + 4]
@@ -211,12 +217,9 @@ class ResponseParser:
                         raise ProtocolError("chunk size line too long")
                     break
                 size_text = bytes(buffer[position:line_end]).split(b";", 1)[0].strip()
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise ProtocolError(f"bad chunk size {size_text!r}") from None
-                if size < 0:
-                    raise ProtocolError("negative chunk size")
+                if not _HEX.fullmatch(size_text):
+                    raise ProtocolError(f"bad chunk size {size_text[:20]!r}")
+                size = int(size_text, 16)
                 position = line_end + 2
                 if size == 0:
                     state = _TRAILERS
@@ -257,10 +260,9 @@ class ResponseParser:
         status_line = lines[0].split(b" ", 2)
         if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1."):
             raise ProtocolError(f"bad status line {lines[0][:80]!r}")
-        try:
-            status = int(status_line[1])
-        except ValueError:
-            raise ProtocolError(f"bad status {status_line[1][:20]!r}") from None
+        if not _STATUS.fullmatch(status_line[1]):
+            raise ProtocolError(f"bad status {status_line[1][:20]!r}")
+        status = int(status_line[1])
         if 100 <= status < 200 and status != 101:
             return None  # an interim response (100 Continue): the real one follows
         headers: dict[str, str] = {}
@@ -282,12 +284,10 @@ class ResponseParser:
         if "chunked" in headers.get("transfer-encoding", "").lower():
             self._state = _CHUNK_SIZE
         elif "content-length" in headers:
-            try:
-                self._remaining = int(headers["content-length"])
-            except ValueError:
-                raise ProtocolError("bad Content-Length") from None
-            if self._remaining < 0:
-                raise ProtocolError("negative Content-Length")
+            length = headers["content-length"].encode("latin-1")
+            if not _DECIMAL.fullmatch(length):
+                raise ProtocolError(f"bad Content-Length {length[:20]!r}")
+            self._remaining = int(length)
             self._state = _LENGTH if self._remaining else _DONE
         else:
             self._state = _UNTIL_CLOSE

@@ -47,6 +47,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.is_closed = False
+        self.is_idle = False
         self.idle_since = 0.0
         self._events: deque[Event] = deque()
         self._buffered = 0
@@ -59,6 +60,10 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.is_idle:
+            # Nothing was asked: bytes now would be mistaken for the next request's answer.
+            self.close()
+            return
         try:
             events = self.parser.feed(data)
         except ProtocolError as exc:
@@ -96,6 +101,7 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(None)
 
     def start(self, payload: bytes) -> None:
+        self.is_idle = False
         self.parser = ResponseParser()
         self._events.clear()
         self._buffered = 0
@@ -283,7 +289,11 @@ class UpstreamPool:
         expired_before = time.monotonic() - self._keepalive_s
         while idle:
             connection = idle.pop()
-            if not connection.is_closed and connection.idle_since > expired_before:
+            if (
+                not connection.is_closed
+                and connection.parser.keep_alive
+                and connection.idle_since > expired_before
+            ):
                 return connection
             connection.close()
         return None
@@ -292,6 +302,7 @@ class UpstreamPool:
         if connection.is_closed or not connection.parser.keep_alive:
             connection.close()
             return
+        connection.is_idle = True
         connection.idle_since = time.monotonic()
         self._idle.setdefault(connection.origin, []).append(connection)
 
