@@ -47,15 +47,18 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     try:
         return await _serve(request, record)
     except GatewayError as error:
-        record.finish(error.status, error.code)
+        if not record.status:
+            record.finish(error.status, error.code)
         raise
     except asyncio.CancelledError:
         # The client hung up (handler cancellation); the upstream request is cancelled with us.
-        record.client_disconnected = True
-        record.finish(CLIENT_CLOSED_REQUEST, "client_disconnected")
+        if not record.status:
+            record.client_disconnected = True
+            record.finish(CLIENT_CLOSED_REQUEST, "client_disconnected")
         raise
     except Exception:
-        record.finish(500, "internal_error")
+        if not record.status:
+            record.finish(500, "internal_error")
         raise
     finally:
         app[LEDGER].enqueue(record)
@@ -190,6 +193,7 @@ async def _relay_stream(
                     assert response is not None
                     await response.write_eof(frames + DONE_FRAME)
                     is_delivered = True
+                    record.finish(200)  # whatever happens next, the client has it all
                 elif frames:
                     assert response is not None
                     await response.write(frames)
@@ -201,11 +205,9 @@ async def _relay_stream(
         return response or web.StreamResponse(status=CLIENT_CLOSED_REQUEST)
     else:
         assert response is not None, "a backend stream always ends with a final batch"
-        record.finish(200)
         return response
     if is_delivered and response is not None:
-        record.finish(200)  # the client has it all; only reading past [DONE] failed
-        return response
+        return response  # only reading past [DONE] failed: the client has it all
     if response is None:
         raise failure  # nothing sent yet: an ordinary error response
     # Headers are gone: the failure travels as an error event, which OpenAI's SDKs raise.

@@ -86,20 +86,22 @@ class OpenAICompatibleBackend:
                 raw = await response.read()
                 raise self._status_error(response.status, raw, response.headers)
             decoder = SSEDecoder()
-            is_done = False
             async for data in response.iter_body():
-                if is_done:
-                    continue  # read to the end, so the connection can be reused
                 chunks = []
+                is_done = False
                 for event in decoder.feed(data):
                     if event.data == b"[DONE]":
                         is_done = True
                         break
                     chunks.append(self._parse_chunk(event.data))
-                if chunks or is_done:
-                    yield StreamBatch(chunks, is_done)
-            if not is_done:
-                yield StreamBatch([], True)  # a backend that ends without [DONE]
+                if is_done:
+                    yield StreamBatch(chunks, True)
+                    # Some servers keep the body open a while after [DONE]; nobody waits.
+                    response.finish()
+                    return
+                if chunks:
+                    yield StreamBatch(chunks)
+            yield StreamBatch([], True)  # a backend that ended its body without [DONE]
         except UpstreamError as exc:
             raise self._transport_error(exc) from None
 

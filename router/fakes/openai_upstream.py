@@ -184,6 +184,8 @@ async def _send_stream(
             b"data: " + orjson.dumps({**chunk, "choices": [], "usage": usage}) + b"\n\n"
         )
     await response.write(b"data: [DONE]\n\n")
+    if script.linger_ms:
+        await asyncio.sleep(script.linger_ms / 1000)
     return response
 
 

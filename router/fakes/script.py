@@ -10,6 +10,7 @@ Model names read like URLs: `NAME?key=value&...`. Keys:
   hang=1         accept the request and never answer
   garbage=1      answer 200 with a body that is not JSON
   leak=1         put the request's credentials in the error message, as careless servers do
+  linger_ms=N    keep a stream's body open for N ms after [DONE]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Script:
     hang: bool = False
     garbage: bool = False
     leak: bool = False
+    linger_ms: float = 0.0
 
 
 def parse_script(model: str) -> Script:
@@ -57,6 +59,7 @@ def parse_script(model: str) -> Script:
         hang=values.get("hang") == "1",
         garbage=values.get("garbage") == "1",
         leak=values.get("leak") == "1",
+        linger_ms=float(values.get("linger_ms", 0)),
     )
 
 

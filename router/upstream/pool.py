@@ -188,6 +188,15 @@ class UpstreamResponse:
         pieces = [piece async for piece in self.iter_body()]
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
+    def finish(self) -> None:
+        """Done with this response, read or not: its connection goes back to the pool if the
+        body has fully arrived already, and is closed otherwise. Nothing waits for the rest."""
+        connection = self._connection
+        if connection is not None and connection.parser.is_complete:
+            self._release()
+        else:
+            self.close()
+
     def _release(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:

@@ -62,6 +62,7 @@ models:
   - {{id: hang, routes: [{{backend: fake, model: "echo?hang=1"}}]}}
   - {{id: silent, routes: [{{backend: fake-tight, model: "echo?hang=1"}}]}}
   - {{id: stall, routes: [{{backend: fake-tight, model: "echo?stall_after=2&tokens=10"}}]}}
+  - {{id: linger, routes: [{{backend: fake, model: "echo?linger_ms=5000"}}]}}
   - {{id: drop, routes: [{{backend: fake, model: "echo?drop_after=2&tokens=10"}}]}}
   - {{id: unreachable, routes: [{{backend: nowhere, model: echo}}]}}
   - id: claude-haiku

@@ -93,3 +93,22 @@ async def test_client_hanging_up_cancels_the_upstream_request(gateway: Gateway) 
     assert row["client_disconnected"] is True
     assert row["status"] == 499
     assert row["streamed"] is True
+
+
+async def test_stream_ends_at_done_even_if_the_backend_keeps_its_body_open(
+    gateway: Gateway,
+) -> None:
+    started = time.monotonic()
+    async with (
+        httpx.AsyncClient(base_url=gateway.url, headers=gateway.headers, timeout=10) as http,
+        http.stream(
+            "POST",
+            "/v1/chat/completions",
+            json={"model": "linger", "messages": HELLO, "stream": True},
+        ) as response,
+    ):
+        events = [line[6:] async for line in response.aiter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert time.monotonic() - started < 2.5, "the client waited for the backend's lingering body"
+    row = await ledger_row(gateway, orjson.loads(events[0])["id"])
+    assert (row["status"], row["client_disconnected"]) == (200, False)
