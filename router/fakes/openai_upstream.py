@@ -117,17 +117,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         if script.has_usage:
             answer["usage"] = usage
         return _json(answer)
-    return await _stream(request, script, body, base, message, usage)
-
-
-async def _stream(
-    request: web.Request,
-    script: Script,
-    body: dict[str, Any],
-    base: dict[str, Any],
-    message: dict[str, Any],
-    usage: dict[str, int],
-) -> web.StreamResponse:
     streams = request.app[STREAMS]
     streams["started"] += 1
     try:
