@@ -125,6 +125,7 @@ def start_servers(stack: ExitStack, workdir: Path, model_id: str) -> Servers:
         **os.environ,
         "HI_DATABASE_URL": f"sqlite+aiosqlite:///{ledger_path}",
         "HI_LEDGER_SPILL_PATH": str(workdir / "ledger-spill.jsonl"),
+        "HI_KEY_CACHE_PATH": str(workdir / "keys.json"),
         "HI_LOG_LEVEL": "WARNING",
         "HI_SHUTDOWN_GRACE_S": "2",
     }

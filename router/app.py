@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +23,7 @@ from router.backends import build_backends
 from router.config import GatewayConfig
 from router.db import active_keys, create_engine, migrate
 from router.dispatch import Dispatcher
+from router.key_cache import load_key_cache, save_key_cache
 from router.ledger import LedgerWriter
 from router.settings import Settings
 from router.state import CONFIG, DISPATCHER, ENGINE, KEYRING, LEDGER, LIFECYCLE, SETTINGS, Lifecycle
@@ -59,9 +61,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url)
     app[ENGINE] = engine
     keyring = app[KEYRING]
+    cache = settings.key_cache_path
     is_migrated = await _try(migrate(engine), "migrating the database")
-    if is_migrated:
-        await _try(_load_keys(engine, keyring), "loading API keys")
+    if not (is_migrated and await _try(_load_keys(engine, keyring, cache), "loading API keys")):
+        cached = load_key_cache(cache)
+        keyring.replace(cached)
+        log.warning("serving %d API keys from %s until the database answers", len(cached), cache)
 
     async def refresh() -> None:
         nonlocal is_migrated
@@ -70,7 +75,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             if not is_migrated:
                 is_migrated = await _try(migrate(engine), "migrating the database")
             if is_migrated:
-                await _try(_load_keys(engine, keyring), "refreshing API keys", quiet=True)
+                await _try(_load_keys(engine, keyring, cache), "refreshing API keys", quiet=True)
 
     refresher = asyncio.create_task(refresh(), name="key-refresher")
     yield
@@ -79,8 +84,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
-async def _load_keys(engine: AsyncEngine, keyring: KeyRing) -> None:
-    keyring.replace(await active_keys(engine))
+async def _load_keys(engine: AsyncEngine, keyring: KeyRing, cache: Path) -> None:
+    keys = await active_keys(engine)
+    if {k.key_hash for k in keys} != keyring.hashes():
+        await asyncio.to_thread(save_key_cache, cache, keys)
+    keyring.replace(keys)
 
 
 async def _try(step: Awaitable[None], what: str, quiet: bool = False) -> bool:

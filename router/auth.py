@@ -41,6 +41,9 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._by_hash)
 
+    def hashes(self) -> set[str]:
+        return set(self._by_hash)
+
     def replace(self, keys: Iterable[ApiKey]) -> None:
         self._by_hash = {k.key_hash: k for k in keys}
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     key_refresh_s: float = Field(default=5.0, gt=0)
     """How often keys created elsewhere (CLI, other replicas) are picked up from the database."""
+    key_cache_path: Path = Path("./hybridinference-keys.json")
+    """Hashes of the active keys, used when the database is unreachable at start-up."""
 
     ledger_flush_interval_s: float = Field(default=0.5, gt=0)
     ledger_batch_rows: int = Field(default=1000, ge=1)

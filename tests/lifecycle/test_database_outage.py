@@ -146,3 +146,25 @@ async def test_rows_held_at_shutdown_during_an_outage_are_written_by_the_next_st
         assert await asyncio.to_thread(spilled_rows, spill) == 0, "replayed and removed"
     finally:
         await asyncio.to_thread(restarted.stop)
+
+
+async def test_a_gateway_restarted_during_an_outage_still_knows_its_keys(setup: Setup) -> None:
+    gateway = await started_gateway(setup, "gateway.log")
+    await request_ids(gateway, setup.key, 1)
+    await asyncio.to_thread(gateway.stop)
+    await setup.proxy.stop()
+    restarted = await started_gateway(setup, "gateway-2.log")
+    try:
+        during = await request_ids(restarted, setup.key, 6)
+        async with httpx.AsyncClient() as http:
+            rejected = await http.post(
+                f"{restarted.url}/v1/chat/completions",
+                headers={"Authorization": "Bearer hi-not-a-key"},
+                json={"model": "chat", "messages": HELLO},
+            )
+        assert rejected.status_code == 401
+        await setup.proxy.restart()
+        assert set(during) <= set(await wait_for_ids(setup.database, set(during)))
+    finally:
+        await asyncio.to_thread(restarted.stop)
+    assert "serving 1 API keys from" in restarted.log()

@@ -109,6 +109,7 @@ def gateway_env(database_url: str, workdir: Path, **overrides: str) -> dict[str,
         "HI_LEDGER_FLUSH_INTERVAL_S": "0.05",
         "HI_KEY_REFRESH_S": "0.5",
         "HI_LEDGER_SPILL_PATH": str(workdir / "ledger-spill.jsonl"),
+        "HI_KEY_CACHE_PATH": str(workdir / "keys.json"),
         "HI_LOG_LEVEL": "INFO",
     }
     env.update(overrides)
