@@ -15,6 +15,10 @@ from typing import Literal, Protocol
 ENTRY_POINT_GROUP = "hybridinference.policies"
 
 
+Locality = Literal["local", "cloud"]
+RouteState = Literal["healthy", "degraded", "down", "draining", "disabled"]
+
+
 @dataclass(frozen=True, slots=True)
 class RequestFeatures:
     """What a policy may know about a request."""
@@ -27,6 +31,30 @@ class RequestFeatures:
     needs_json: bool
     is_stream: bool
     key_id: int | None
+    max_prompt_price_per_mtok: float | None = None
+    """The client's price ceiling (OpenRouter's `provider.max_price`), USD per 1M tokens."""
+    max_completion_price_per_mtok: float | None = None
+    pinned_backend: str | None = None
+    """An operator's pin: only this backend may serve the request."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStats:
+    """Live figures of a route's backend, as the backend table last saw them."""
+
+    state: RouteState = "healthy"
+    in_flight: int = 0
+    queue_depth: int = 0
+    """Requests waiting inside the backend (vLLM/SGLang metrics); 0 when unknown."""
+    ttft_ms: float | None = None
+    """Recent time to first token (EWMA); None before any measurement."""
+    decode_tokens_per_s: float | None = None
+    latency_ms: float | None = None
+    """Recent total latency (EWMA)."""
+    error_rate: float = 0.0
+    """Recent share of failed requests, 0 to 1."""
+    kv_cache_usage: float | None = None
+    """0 to 1, from the backend's metrics when it exposes them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +64,26 @@ class Candidate:
     route_index: int
     backend: str
     upstream_model: str
-    locality: Literal["local", "cloud"]
+    locality: Locality
     prompt_price_per_mtok: float
     completion_price_per_mtok: float
     max_concurrency: int
-    in_flight: int
+    context_length: int
+    request_price: float = 0.0
+    supports_vision: bool = True
+    supports_tools: bool = True
+    supports_json: bool = True
+    weight: float = 1.0
+    stats: RouteStats = RouteStats()
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A candidate in a policy's ranking: lower scores first; `reason` explains the score."""
+
+    candidate: Candidate
+    score: float
+    reason: str
 
 
 class Policy(Protocol):
@@ -48,9 +91,7 @@ class Policy(Protocol):
 
     name: str
 
-    def rank(
-        self, request: RequestFeatures, candidates: Sequence[Candidate]
-    ) -> list[Candidate]: ...
+    def rank(self, request: RequestFeatures, candidates: Sequence[Candidate]) -> list[Ranked]: ...
 
 
 PolicyFactory = Callable[[], Policy]

@@ -34,7 +34,8 @@ class Dispatcher:
                     prompt_price_per_mtok=route.cost.prompt,
                     completion_price_per_mtok=route.cost.completion,
                     max_concurrency=backend.max_concurrency,
-                    in_flight=0,
+                    context_length=model.context_length,
+                    request_price=route.cost.request,
                 )
                 routes.append(Route(candidate, backends[route.backend], route.cost))
             self._routes[model.id] = routes
@@ -50,4 +51,4 @@ class Dispatcher:
         routes = self._routes[request.model]
         by_candidate = {id(r.candidate): r for r in routes}
         ranked = self._policy.rank(request, [r.candidate for r in routes])
-        return [by_candidate[id(c)] for c in ranked]
+        return [by_candidate[id(r.candidate)] for r in ranked]

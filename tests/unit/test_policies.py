@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policies import Candidate, RequestFeatures, load_policy, registered_policies
+from policies import Candidate, RequestFeatures, RouteStats, load_policy, registered_policies
 from policies.first_route import FirstRoutePolicy
 
 REQUEST = RequestFeatures(
@@ -32,7 +32,7 @@ def candidate(route_index: int, backend: str = "b", **fields: object) -> Candida
         "prompt_price_per_mtok": 0.0,
         "completion_price_per_mtok": 0.0,
         "max_concurrency": 8,
-        "in_flight": 0,
+        "context_length": 8192,
     }
     return Candidate(**{**values, **fields})  # type: ignore[arg-type]
 
@@ -64,23 +64,28 @@ def test_built_in_policy_is_not_shadowed_by_an_entry_point() -> None:
 def test_first_route_ranks_by_route_index() -> None:
     candidates = [candidate(2, "c"), candidate(0, "a"), candidate(1, "b")]
     ranking = load_policy("first-route").rank(REQUEST, candidates)
-    assert [c.backend for c in ranking] == ["a", "b", "c"]
+    assert [r.candidate.backend for r in ranking] == ["a", "b", "c"]
+    assert [r.score for r in ranking] == [0.0, 1.0, 2.0]
+    assert {r.reason for r in ranking} == {"configuration order"}
 
 
 def test_first_route_keeps_every_candidate() -> None:
     candidates = [candidate(1), candidate(0)]
-    assert sorted(load_policy("first-route").rank(REQUEST, candidates), key=id) == sorted(
-        candidates, key=id
-    )
+    ranked = [r.candidate for r in load_policy("first-route").rank(REQUEST, candidates)]
+    assert sorted(ranked, key=id) == sorted(candidates, key=id)
 
 
 def test_first_route_ignores_price_load_and_locality() -> None:
     expensive_busy_cloud = candidate(
-        0, "cloud", locality="cloud", prompt_price_per_mtok=100.0, in_flight=8
+        0,
+        "cloud",
+        locality="cloud",
+        prompt_price_per_mtok=100.0,
+        stats=RouteStats(in_flight=8),
     )
     cheap_idle_local = candidate(1, "local")
     ranking = load_policy("first-route").rank(REQUEST, [cheap_idle_local, expensive_busy_cloud])
-    assert [c.backend for c in ranking] == ["cloud", "local"]
+    assert [r.candidate.backend for r in ranking] == ["cloud", "local"]
 
 
 def test_first_route_ranks_nothing_as_nothing() -> None:
@@ -99,4 +104,4 @@ def test_first_route_order_is_the_same_for_any_request(
 ) -> None:
     request = dataclasses.replace(REQUEST, needs_tools=needs_tools, is_stream=is_stream)
     ranking = FirstRoutePolicy().rank(request, [candidate(i, f"b{i}") for i in indexes])
-    assert [c.route_index for c in ranking] == list(range(6))
+    assert [r.candidate.route_index for r in ranking] == list(range(6))
