@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+from collections.abc import Awaitable
 from contextlib import aclosing
 from typing import Any
 
@@ -16,12 +17,12 @@ from policies import RequestFeatures
 from router.dispatch import Route
 from router.errors import (
     BackendError,
-    BackendTimeout,
     GatewayError,
     InvalidRequest,
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from router.failover import serve_with_failover
 from router.ledger import RequestRecord
 from router.schemas import ChatCompletionRequest, describe_validation_error
 from router.sse import DONE_FRAME, SSE_HEADERS, frame
@@ -29,6 +30,7 @@ from router.state import DISPATCHER, KEYRING, LEDGER, SETTINGS
 from router.tokens import estimate_prompt_tokens
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up first
+BACKEND_HEADER = "X-HybridInference-Backend"
 
 
 _ID_PREFIX = "chatcmpl-" + os.urandom(8).hex()
@@ -122,52 +124,55 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
     routes = dispatcher.plan(_features(chat, payload, record.key_id or 0))
     if not routes:
         raise ServiceUnavailable(f"No backend can serve '{model.id}' right now")
-    route = routes[0]
-    record.backend = route.candidate.backend
-    record.upstream_model = route.candidate.upstream_model
-    record.price = route.price
     record.prompt_messages = payload["messages"]
-    record.attempts = 1
-    upstream_body = dict(payload)
-    upstream_body["model"] = route.candidate.upstream_model
-    # One deadline for the whole request; the backend bounds every wait by it.
+    # One deadline for the whole request, every attempt included; backends bound each wait by it.
     deadline = asyncio.get_running_loop().time() + app[SETTINGS].request_timeout_s
     if chat.stream:
-        return await _relay_stream(
-            request, payload, upstream_body, route, model.id, record, deadline
-        )
-    return await _complete(upstream_body, route, model.id, record, deadline)
+
+        def attempt(route: Route) -> Awaitable[web.StreamResponse]:
+            return _relay_stream(request, payload, route, model.id, record, deadline)
+
+    else:
+
+        def attempt(route: Route) -> Awaitable[web.StreamResponse]:
+            return _complete(payload, route, model.id, record, deadline)
+
+    return await serve_with_failover(routes, record, deadline, attempt)
+
+
+def _upstream_body(payload: dict[str, Any], route: Route) -> dict[str, Any]:
+    body = dict(payload)
+    body["model"] = route.candidate.upstream_model
+    return body
 
 
 async def _complete(
-    upstream_body: dict[str, Any],
+    payload: dict[str, Any],
     route: Route,
     public_model: str,
     record: RequestRecord,
-    timeout_s: float,
+    deadline: float,
 ) -> web.Response:
-    try:
-        async with asyncio.timeout(timeout_s):
-            answer = await route.backend.complete(upstream_body, timeout_s)
-    except TimeoutError:
-        raise BackendTimeout(
-            f"backend {route.candidate.backend!r} did not answer in time"
-        ) from None
+    answer = await route.backend.complete(_upstream_body(payload, route), deadline)
     answer["id"] = record.id
     answer["model"] = public_model
+    answer["provider"] = route.candidate.backend
     usage = answer.get("usage")
     if isinstance(usage, dict):
         _record_usage(record, usage)
     else:
         record.completion_parts = [_message_text(c) for c in answer["choices"]]
     record.finish(200)
-    return web.Response(body=orjson.dumps(answer), content_type="application/json")
+    return web.Response(
+        body=orjson.dumps(answer),
+        content_type="application/json",
+        headers={BACKEND_HEADER: route.candidate.backend},
+    )
 
 
 async def _relay_stream(
     request: web.Request,
     payload: dict[str, Any],
-    upstream_body: dict[str, Any],
     route: Route,
     public_model: str,
     record: RequestRecord,
@@ -175,6 +180,7 @@ async def _relay_stream(
 ) -> web.StreamResponse:
     client_options = payload.get("stream_options")
     wants_usage = isinstance(client_options, dict) and bool(client_options.get("include_usage"))
+    upstream_body = _upstream_body(payload, route)
     # Always ask for usage so the ledger has the backend's own counts; drop it if not wanted.
     upstream_body["stream_options"] = {**(client_options or {}), "include_usage": True}
     record.streamed = True
@@ -185,9 +191,11 @@ async def _relay_stream(
     try:
         async with aclosing(route.backend.stream(upstream_body, deadline)) as batches:
             async for batch in batches:
-                frames = _client_frames(batch.chunks, record, parts, wants_usage, public_model)
+                frames = _client_frames(
+                    batch.chunks, record, parts, wants_usage, public_model, route.candidate.backend
+                )
                 if response is None and (frames or batch.is_final):
-                    response = await _start_stream(request)
+                    response = await _start_stream(request, route.candidate.backend)
                 if batch.is_final:
                     # The last events, [DONE] and the end of the body: one send.
                     assert response is not None
@@ -225,6 +233,7 @@ def _client_frames(
     parts: list[str],
     wants_usage: bool,
     public_model: str,
+    backend: str,
 ) -> bytes:
     """The SSE bytes for chunks that arrived together, noting usage and text on the record."""
     frames = []
@@ -242,6 +251,7 @@ def _client_frames(
             chunk.pop("usage", None)
         chunk["id"] = record.id
         chunk["model"] = public_model
+        chunk["provider"] = backend
         frames.append(frame(orjson.dumps(chunk)))
     return b"".join(frames)
 
@@ -252,8 +262,8 @@ class _EventStream(web.StreamResponse):
     _send_headers_immediately = False
 
 
-async def _start_stream(request: web.Request) -> web.StreamResponse:
-    response = _EventStream(headers=SSE_HEADERS)
+async def _start_stream(request: web.Request, backend: str) -> web.StreamResponse:
+    response = _EventStream(headers={**SSE_HEADERS, BACKEND_HEADER: backend})
     await response.prepare(request)
     return response
 

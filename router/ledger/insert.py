@@ -56,6 +56,10 @@ class LedgerInsert:
                 values[i] = orjson.dumps(values[i]).decode()
         return tuple(values)
 
+    async def ping(self) -> None:
+        async with self._engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
     async def __call__(self, rows: list[dict[str, Any]]) -> None:
         parameters = [self.values(row) for row in rows]
         async with self._engine.begin() as connection:

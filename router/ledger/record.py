@@ -11,6 +11,8 @@ from router.config import RouteCost
 from router.pricing import estimate_cost
 from router.tokens import count_prompt_tokens, count_text_tokens
 
+MAX_NAME_CHARS = 200  # the ledger's model, backend and upstream_model columns
+
 
 @dataclass(slots=True)
 class RequestRecord:
@@ -37,6 +39,26 @@ class RequestRecord:
     # Kept only until the row is written, to count tokens when the backend reported none.
     prompt_messages: Any = None
     completion_parts: list[str] | None = None
+
+    def begin_attempt(self, backend: str, upstream_model: str, price: RouteCost) -> None:
+        self.backend = backend
+        self.upstream_model = upstream_model
+        self.price = price
+        self.attempts += 1
+
+    def end_attempt(self, status: int, error_code: str | None, started_monotonic: float) -> None:
+        """Notes how the current attempt ended, for the row's attempt log."""
+        entry = {
+            "backend": self.backend,
+            "upstream_model": self.upstream_model,
+            "status": status,
+            "error_code": error_code,
+            "latency_ms": round((time.perf_counter() - started_monotonic) * 1000.0, 3),
+        }
+        if self.attempt_log is None:
+            self.attempt_log = [entry]
+        else:
+            self.attempt_log.append(entry)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started_monotonic) * 1000.0
@@ -69,7 +91,8 @@ class RequestRecord:
         return {
             "id": self.id,
             "key_id": self.key_id,
-            "model": self.model,
+            # A client may name any model; the column keeps what fits.
+            "model": self.model[:MAX_NAME_CHARS] if self.model else self.model,
             "backend": self.backend,
             "upstream_model": self.upstream_model,
             "attempts": self.attempts,

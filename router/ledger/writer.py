@@ -45,6 +45,7 @@ class LedgerWriter:
         self._batch_rows = batch_rows
         self._max_buffered_rows = max_buffered_rows
         self._spill = SpillFile(spill_path)
+        self._rejected = SpillFile(spill_path.with_suffix(".rejected.jsonl"))
         self._records: list[RequestRecord] = []
         self._rows: deque[dict[str, Any]] = deque()
         self._wake = asyncio.Event()
@@ -151,6 +152,8 @@ class LedgerWriter:
             async with asyncio.timeout(INSERT_TIMEOUT_S):
                 await self._insert(rows)
         except Exception as exc:
+            if await self._insert_row_by_row(rows, exc):
+                return True
             self._retry_delay_s = min(MAX_RETRY_DELAY_S, max(0.2, self._retry_delay_s * 2))
             self._retry_at = time.monotonic() + self._retry_delay_s
             if self.is_database_reachable:
@@ -166,6 +169,33 @@ class LedgerWriter:
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         await self._insert_rows(rows)
+
+    async def _insert_row_by_row(self, rows: list[dict[str, Any]], cause: Exception) -> bool:
+        """After a failed batch: if the database answers, the batch itself was at fault, so
+        rows go in one at a time and those it refuses are set aside, never blocking the rest.
+        False when the database does not answer (an outage: keep the batch)."""
+        try:
+            async with asyncio.timeout(INSERT_TIMEOUT_S):
+                await self._insert_rows.ping()
+        except Exception:
+            return False
+        refused = []
+        for row in rows:
+            try:
+                async with asyncio.timeout(INSERT_TIMEOUT_S):
+                    await self._insert([row])
+            except Exception:
+                refused.append(row)
+        if refused:
+            self._rejected.append(refused)
+            log.error(
+                "ledger: %d rows refused by the database (%s), kept in %s",
+                len(refused),
+                _describe(cause),
+                self._rejected.path,
+            )
+        self.rows_flushed += len(rows) - len(refused)
+        return True
 
 
 def _rows_of(records: list[RequestRecord]) -> list[dict[str, Any]]:

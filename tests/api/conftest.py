@@ -65,6 +65,18 @@ models:
   - {{id: linger, routes: [{{backend: fake, model: "echo?linger_ms=5000"}}]}}
   - {{id: drop, routes: [{{backend: fake, model: "echo?drop_after=2&tokens=10"}}]}}
   - {{id: unreachable, routes: [{{backend: nowhere, model: echo}}]}}
+  - id: failover
+    routes: [{{backend: nowhere, model: echo}}, {{backend: fake-keyed, model: echo}}]
+  - id: failover-500
+    routes: [{{backend: fake, model: "echo?status=503"}}, {{backend: fake-keyed, model: echo}}]
+  - id: no-failover-400
+    routes: [{{backend: fake, model: "echo?status=400"}}, {{backend: fake-keyed, model: echo}}]
+  - id: failover-after-first-byte
+    routes:
+      - {{backend: fake, model: "echo?drop_after=2&tokens=10"}}
+      - {{backend: fake-keyed, model: echo}}
+  - id: all-down
+    routes: [{{backend: nowhere, model: echo}}, {{backend: fake, model: "echo?status=502"}}]
   - id: claude-haiku
     routes:
       - backend: claude

@@ -285,3 +285,21 @@ async def test_close_during_a_background_flush_loses_no_rows(
     kept = set(await ledger_ids(engine)) | set(spilled_ids(writers.default_spill_path))
     lost = len({r.id for r in records} - kept)
     assert lost == 0, f"{lost} of {len(records)} rows are neither in the ledger nor spilled"
+
+
+async def test_a_row_the_database_refuses_is_set_aside_without_holding_up_the_others(
+    engine: AsyncEngine, writers: RunningWriters
+) -> None:
+    writer = writers.start(engine, batch_rows=10)
+    good = served_records("good", 5)
+    refused = served_record("refused")
+    refused.latency_ms = None  # type: ignore[assignment]  # violates the column's NOT NULL
+    for record in [*good[:2], refused, *good[2:]]:
+        writer.enqueue(record)
+
+    await wait_for_ledger_ids(engine, [r.id for r in good])
+    assert writer.is_database_reachable
+    rejected = writers.default_spill_path.with_suffix(".rejected.jsonl")
+    await eventually(rejected.exists, timeout_s=5.0, message="the refused row is kept aside")
+    assert [line for line in rejected.read_text().splitlines() if '"refused"' in line]
+    assert writer.backlog == 0
