@@ -1,13 +1,17 @@
-"""From a public model id to the routes to try, in the order the model's policy ranks them."""
+"""From a public model id to the routes to try, in the order the model's policy ranks them,
+then OpenRouter's fallback `models` and `provider` preferences applied."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from policies import Candidate, Policy, RequestFeatures
 from router.backends import Backend
 from router.config import GatewayConfig, ModelConfig, RouteCost
 from router.errors import ModelNotFound
+from router.provider_preferences import apply_preferences
+from router.schemas import ProviderPreferences
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +19,8 @@ class Route:
     candidate: Candidate
     backend: Backend
     price: RouteCost
+    model_id: str
+    """The public model this route serves (a fallback model's, after a `models` fallback)."""
 
 
 class Dispatcher:
@@ -37,18 +43,41 @@ class Dispatcher:
                     context_length=model.context_length,
                     request_price=route.cost.request,
                 )
-                routes.append(Route(candidate, backends[route.backend], route.cost))
+                routes.append(Route(candidate, backends[route.backend], route.cost, model.id))
             self._routes[model.id] = routes
 
-    def model(self, model_id: str) -> ModelConfig:
+    def model(self, model_id: str, param: str = "model") -> ModelConfig:
         try:
             return self._models[model_id]
         except KeyError:
-            raise ModelNotFound(f"The model '{model_id}' does not exist", param="model") from None
+            raise ModelNotFound(f"The model '{model_id}' does not exist", param=param) from None
 
-    def plan(self, request: RequestFeatures) -> list[Route]:
-        """The routes to try for a request, best first."""
+    def plan(
+        self,
+        request: RequestFeatures,
+        fallback_models: Sequence[str] = (),
+        preferences: ProviderPreferences | None = None,
+    ) -> list[Route]:
+        """The routes to try for a request, best first: the model's own, then each fallback's."""
+        plan = self._ranked(request, preferences)
+        seen = {request.model}
+        for index, model_id in enumerate(fallback_models):
+            if model_id in seen:
+                continue
+            seen.add(model_id)
+            self.model(model_id, param=f"models[{index}]")
+            plan += self._ranked(replace(request, model=model_id), preferences)
+        return plan
+
+    def _ranked(
+        self, request: RequestFeatures, preferences: ProviderPreferences | None
+    ) -> list[Route]:
         routes = self._routes[request.model]
         by_candidate = {id(r.candidate): r for r in routes}
-        ranked = self._policy.rank(request, [r.candidate for r in routes])
-        return [by_candidate[id(r.candidate)] for r in ranked]
+        ranked = [
+            by_candidate[id(r.candidate)]
+            for r in self._policy.rank(request, [r.candidate for r in routes])
+        ]
+        if preferences is None:
+            return ranked
+        return apply_preferences(ranked, {id(r): r.candidate for r in ranked}, preferences)

@@ -156,6 +156,24 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 Penalty = Annotated[float, Field(ge=-2, le=2)]
 
 
+class MaxPrice(_Open):
+    """USD per 1M tokens, as OpenRouter takes it."""
+
+    prompt: Annotated[float, Field(ge=0)] | None = None
+    completion: Annotated[float, Field(ge=0)] | None = None
+
+
+class ProviderPreferences(_Open):
+    """OpenRouter's `provider` object; backends are named as in the gateway's config."""
+
+    order: list[str] | None = None
+    only: list[str] | None = None
+    ignore: list[str] | None = None
+    allow_fallbacks: bool | None = None
+    sort: Literal["price", "throughput", "latency"] | None = None
+    max_price: MaxPrice | None = None
+
+
 class ChatCompletionRequest(_Open):
     """`POST /v1/chat/completions`: the spec's parameters plus OpenAI's other ones."""
 
@@ -180,6 +198,9 @@ class ChatCompletionRequest(_Open):
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     user: str | None = None
+    # OpenRouter's routing extensions, interpreted by the gateway and not forwarded.
+    models: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=8)] | None = None
+    provider: ProviderPreferences | None = None
 
 
 # --- responses (documentation only) ---

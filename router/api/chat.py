@@ -31,6 +31,8 @@ from router.tokens import estimate_prompt_tokens
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up first
 BACKEND_HEADER = "X-HybridInference-Backend"
+# OpenRouter's routing fields: the gateway acts on them, backends would not understand them.
+GATEWAY_EXTENSIONS = ("models", "provider")
 
 
 _ID_PREFIX = "chatcmpl-" + os.urandom(8).hex()
@@ -121,7 +123,9 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
     chat = _validate(payload)
     dispatcher = app[DISPATCHER]
     model = dispatcher.model(chat.model)
-    routes = dispatcher.plan(_features(chat, payload, record.key_id or 0))
+    routes = dispatcher.plan(
+        _features(chat, payload, record.key_id or 0), chat.models or (), chat.provider
+    )
     if not routes:
         raise ServiceUnavailable(f"No backend can serve '{model.id}' right now")
     record.prompt_messages = payload["messages"]
@@ -130,12 +134,12 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
     if chat.stream:
 
         def attempt(route: Route) -> Awaitable[web.StreamResponse]:
-            return _relay_stream(request, payload, route, model.id, record, deadline)
+            return _relay_stream(request, payload, route, route.model_id, record, deadline)
 
     else:
 
         def attempt(route: Route) -> Awaitable[web.StreamResponse]:
-            return _complete(payload, route, model.id, record, deadline)
+            return _complete(payload, route, route.model_id, record, deadline)
 
     return await serve_with_failover(routes, record, deadline, attempt)
 
@@ -143,6 +147,8 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
 def _upstream_body(payload: dict[str, Any], route: Route) -> dict[str, Any]:
     body = dict(payload)
     body["model"] = route.candidate.upstream_model
+    for extension in GATEWAY_EXTENSIONS:
+        body.pop(extension, None)
     return body
 
 

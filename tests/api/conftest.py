@@ -75,6 +75,10 @@ models:
     routes:
       - {{backend: fake, model: "echo?drop_after=2&tokens=10"}}
       - {{backend: fake-keyed, model: echo}}
+  - id: chat-two
+    routes:
+      - {{backend: fake, model: echo, cost: {{prompt: 2.0, completion: 2.0}}}}
+      - {{backend: fake-keyed, model: echo, cost: {{prompt: 1.0, completion: 1.0}}}}
   - id: all-down
     routes: [{{backend: nowhere, model: echo}}, {{backend: fake, model: "echo?status=502"}}]
   - id: claude-haiku

@@ -119,11 +119,11 @@ def test_json_schema_keeps_its_schema_under_the_schema_key() -> None:
 
 
 def test_unknown_top_level_fields_are_allowed_and_preserved() -> None:
-    request = valid(top_k=40, repetition_penalty=1.1, provider={"order": ["a"]})
+    request = valid(top_k=40, repetition_penalty=1.1, transforms=["middle-out"])
     assert request.model_extra == {
         "top_k": 40,
         "repetition_penalty": 1.1,
-        "provider": {"order": ["a"]},
+        "transforms": ["middle-out"],
     }
     assert request.model_dump()["top_k"] == 40
 
