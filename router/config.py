@@ -23,6 +23,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CircuitBreakerConfig(_Strict):
+    enabled: bool = True
+    """Whether failures and 429s take the backend out of rotation for a while."""
+    failure_threshold: Annotated[int, Field(ge=1)] = 5
+    """Consecutive failures that open the breaker."""
+    error_rate_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Share of the last 20 outcomes that, once failed, opens the breaker."""
+    cooldown_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    """How long the backend stays out before one probe request is let through (doubling)."""
+
+
 class BackendConfig(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
     type: Literal["openai", "litellm"]
@@ -41,6 +52,7 @@ class BackendConfig(_Strict):
     """Extra headers sent with every request to this backend."""
     tls_ca_file: str | None = None
     """CA bundle to verify an https backend against, instead of the system's."""
+    circuit_breaker: CircuitBreakerConfig = CircuitBreakerConfig()
 
     @model_validator(mode="after")
     def _check_type_fields(self) -> BackendConfig:

@@ -3,6 +3,7 @@ then OpenRouter's fallback `models` and `provider` preferences applied."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,7 @@ from router.config import GatewayConfig, ModelConfig, RouteCost
 from router.errors import ModelNotFound
 from router.provider_preferences import apply_preferences
 from router.schemas import ProviderPreferences
+from router.table import BackendTable, BreakerConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,20 @@ class Route:
 class Dispatcher:
     def __init__(self, config: GatewayConfig, backends: dict[str, Backend], policy: Policy) -> None:
         self._policy = policy
+        self.table = BackendTable()
+        for backend in config.backends:
+            breaker = backend.circuit_breaker
+            self.table.add_backend(
+                backend.name,
+                locality=backend.locality,
+                max_concurrency=backend.max_concurrency,
+                breaker=BreakerConfig(
+                    failure_threshold=breaker.failure_threshold,
+                    error_rate_threshold=breaker.error_rate_threshold,
+                    cooldown_s=breaker.cooldown_s,
+                ),
+                is_gated=breaker.enabled,
+            )
         self._models = {m.id: m for m in config.models}
         self._routes: dict[str, list[Route]] = {}
         for model in config.models:
@@ -73,11 +89,16 @@ class Dispatcher:
         self, request: RequestFeatures, preferences: ProviderPreferences | None
     ) -> list[Route]:
         routes = self._routes[request.model]
-        by_candidate = {id(r.candidate): r for r in routes}
-        ranked = [
-            by_candidate[id(r.candidate)]
-            for r in self._policy.rank(request, [r.candidate for r in routes])
+        now = time.monotonic()
+        # The configured candidates with the backend table's figures of this moment.
+        live = [
+            replace(r.candidate, stats=self.table.route_stats(r.candidate.backend, now))
+            for r in routes
         ]
+        route_of = {id(candidate): route for candidate, route in zip(live, routes, strict=True)}
+        ranking = self._policy.rank(request, live)
+        ranked = [route_of[id(r.candidate)] for r in ranking]
         if preferences is None:
             return ranked
-        return apply_preferences(ranked, {id(r): r.candidate for r in ranked}, preferences)
+        live_of = {id(route_of[id(r.candidate)]): r.candidate for r in ranking}
+        return apply_preferences(ranked, live_of, preferences)

@@ -106,6 +106,13 @@ class BackendTimeout(BackendError):
     code = "upstream_timeout"
 
 
+class BackendOutOfRotation(BackendError):
+    """The backend is held back (circuit open, 429 cooldown, drained): try another route."""
+
+    status = 503
+    code = "backend_unavailable"
+
+
 class BackendRejected(BackendError):
     """The backend answered with a 4xx: the request itself is at fault, so it is passed on."""
 

@@ -24,8 +24,9 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from router.dispatch import Route
-from router.errors import BackendError, GatewayError
+from router.errors import BackendError, BackendOutOfRotation, GatewayError
 from router.ledger import RequestRecord
+from router.table import BackendTable
 
 T = TypeVar("T")
 
@@ -47,17 +48,41 @@ def is_retryable(error: BaseException) -> bool:
 
 
 async def attempt_route(
-    route: Route, record: RequestRecord, attempt: Callable[[Route], Awaitable[T]]
+    route: Route,
+    record: RequestRecord,
+    attempt: Callable[[Route], Awaitable[T]],
+    table: BackendTable,
 ) -> T:
-    """One attempt on one route, noted on the ledger record whatever its outcome."""
-    record.begin_attempt(route.candidate.backend, route.candidate.upstream_model, route.price)
+    """One attempt on one route, noted on the ledger record and in the backend table."""
+    backend = route.candidate.backend
+    if not table.admit(backend, time.monotonic()):
+        raise BackendOutOfRotation(f"backend {backend!r} is out of rotation for now")
+    record.begin_attempt(backend, route.candidate.upstream_model, route.price)
+    table.start(backend)
     started = time.perf_counter()
     try:
         result = await attempt(route)
     except GatewayError as error:
         record.end_attempt(error.status, error.code, started)
+        table.finish(
+            backend, time.monotonic(), ok=False, status=error.status,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            error=error.message, retry_after_s=error.retry_after_s,
+        )  # fmt: skip
         raise
-    record.end_attempt(200, None, started)
+    except BaseException:
+        table.abandon(backend)  # the client left: no verdict on the backend
+        raise
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    # A stream that broke after its first byte returns normally, with the failure on the record.
+    status = record.status or 200
+    record.end_attempt(status, record.error_code, started)
+    ttft_ms = record.ttft_ms
+    table.finish(
+        backend, time.monotonic(), ok=status < 400, status=status, latency_ms=latency_ms,
+        ttft_ms=ttft_ms, completion_tokens=record.completion_tokens,
+        decode_ms=latency_ms - ttft_ms if ttft_ms is not None else None,
+    )  # fmt: skip
     return result
 
 
@@ -66,10 +91,11 @@ async def serve_with_failover(
     record: RequestRecord,
     deadline: float,
     attempt: Callable[[Route], Awaitable[T]],
+    table: BackendTable,
 ) -> T:
     """The first route's answer, or the next route's after a retryable failure, and so on."""
     try:
-        return await attempt_route(routes[0], record, attempt)
+        return await attempt_route(routes[0], record, attempt, table)
     except BackendError as error:
         if len(routes) == 1 or not error.is_retryable:
             raise
@@ -100,7 +126,7 @@ async def serve_with_failover(
             next_route = next(remaining, None)
             previous_backend = route.candidate.backend
             try:
-                return await attempt_route(route, record, attempt)
+                return await attempt_route(route, record, attempt, table)
             except BackendError as error:
                 failed = error
                 raise

@@ -141,7 +141,7 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
         def attempt(route: Route) -> Awaitable[web.StreamResponse]:
             return _complete(payload, route, route.model_id, record, deadline)
 
-    return await serve_with_failover(routes, record, deadline, attempt)
+    return await serve_with_failover(routes, record, deadline, attempt, dispatcher.table)
 
 
 def _upstream_body(payload: dict[str, Any], route: Route) -> dict[str, Any]:

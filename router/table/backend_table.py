@@ -41,11 +41,22 @@ class BackendTable:
     def names(self) -> list[str]:
         return list(self._entries)
 
-    def add_backend(self, name: str, *, locality: Locality, max_concurrency: int) -> None:
-        """Adds a backend; for one already present (a config reload) keeps its live figures."""
+    def add_backend(
+        self,
+        name: str,
+        *,
+        locality: Locality,
+        max_concurrency: int,
+        breaker: BreakerConfig | None = None,
+        is_gated: bool = True,
+    ) -> None:
+        """Adds a backend; for one already present (a config reload) keeps its live figures.
+        `breaker` overrides the table's breaker settings; `is_gated=False` keeps the backend in
+        rotation whatever its breaker says."""
         entry = self._entries.get(name)
         if entry is not None:
             entry.locality, entry.max_concurrency = locality, max_concurrency
+            entry.is_gated = is_gated
             entry.version += 1
             return
         config = self._config
@@ -53,7 +64,8 @@ class BackendTable:
             name=name,
             locality=locality,
             max_concurrency=max_concurrency,
-            breaker=CircuitBreaker(config.breaker),
+            breaker=CircuitBreaker(breaker or config.breaker),
+            is_gated=is_gated,
             ttft_ms=SignalStats(alpha=config.ewma_alpha, window=config.window),
             latency_ms=SignalStats(alpha=config.ewma_alpha, window=config.window),
             decode_tokens_per_s=SignalStats(alpha=config.ewma_alpha, window=config.window),
@@ -73,7 +85,7 @@ class BackendTable:
         """Whether an attempt may go to the backend now; call right before the attempt, since in
         half-open a True takes the breaker's single probe slot."""
         entry = self._entries[backend]
-        return entry.admin_state == "enabled" and entry.breaker.allow(now)
+        return entry.admin_state == "enabled" and (not entry.is_gated or entry.breaker.allow(now))
 
     def start(self, backend: str) -> None:
         entry = self._entries[backend]

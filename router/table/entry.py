@@ -33,6 +33,8 @@ class BackendEntry:
     degraded_error_rate: float
     """Above this recent error rate a backend still in rotation reads as degraded."""
     admin_state: AdminState = "enabled"
+    is_gated: bool = True
+    """Whether the breaker and 429 cooldowns hold the backend back (an operator may turn it off)."""
     in_flight: int = 0
     running: int | None = None
     """Requests the worker reports running (its /metrics), which may include other clients'."""
@@ -54,10 +56,10 @@ class BackendEntry:
         if self.admin_state != "enabled":
             return self.admin_state
         breaker = self.breaker
-        breaker_state = breaker.state(now)
+        breaker_state = breaker.state(now) if self.is_gated else "closed"
         if breaker_state == "open":
             return "down"
-        if breaker_state == "half_open" or breaker.is_rate_limited(now):
+        if breaker_state == "half_open" or (self.is_gated and breaker.is_rate_limited(now)):
             return "degraded"
         if self.outcomes.rate("failure") > self.degraded_error_rate:
             return "degraded"

@@ -33,20 +33,39 @@ MAX_BODY_BYTES = 65536
 
 CONFIG = """\
 backends:
-  - {{name: fake, type: openai, base_url: "{fake}/v1", locality: local, max_concurrency: 32}}
+  # These backends fail on purpose, test after test: their breakers would take them out.
+  - name: fake
+    type: openai
+    base_url: "{fake}/v1"
+    locality: local
+    max_concurrency: 32
+    circuit_breaker: {{enabled: false}}
   - name: fake-tight
     type: openai
     base_url: "{fake}/v1"
     connect_timeout_s: 1
     read_timeout_s: 1
-  - {{name: fake-keyed, type: openai, base_url: "{fake}/v1", api_key_env: FAKE_OPENAI_KEY}}
-  - {{name: nowhere, type: openai, base_url: "http://127.0.0.1:{dead_port}/v1"}}
+    circuit_breaker: {{enabled: false}}
+  - name: fake-keyed
+    type: openai
+    base_url: "{fake}/v1"
+    api_key_env: FAKE_OPENAI_KEY
+    circuit_breaker: {{enabled: false}}
+  - name: nowhere
+    type: openai
+    base_url: "http://127.0.0.1:{dead_port}/v1"
+    circuit_breaker: {{enabled: false}}
+  - name: flaky
+    type: openai
+    base_url: "{fake}/v1"
+    circuit_breaker: {{failure_threshold: 2, cooldown_s: 1}}
   - name: claude
     type: litellm
     provider: anthropic
     base_url: "{anthropic}"
     api_key_env: FAKE_ANTHROPIC_KEY
     locality: cloud
+    circuit_breaker: {{enabled: false}}
 models:
   - id: chat
     context_length: 32768
@@ -79,6 +98,9 @@ models:
     routes:
       - {{backend: fake, model: echo, cost: {{prompt: 2.0, completion: 2.0}}}}
       - {{backend: fake-keyed, model: echo, cost: {{prompt: 1.0, completion: 1.0}}}}
+  - id: breaker
+    routes: [{{backend: flaky, model: "echo?status=500"}}, {{backend: fake-keyed, model: echo}}]
+  - {{id: breaker-alone, routes: [{{backend: flaky, model: echo}}]}}
   - id: all-down
     routes: [{{backend: nowhere, model: echo}}, {{backend: fake, model: "echo?status=502"}}]
   - id: claude-haiku

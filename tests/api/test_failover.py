@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import openai
 import orjson
@@ -93,3 +95,21 @@ async def test_a_model_name_longer_than_the_ledger_column_is_recorded(gateway: G
     follow_up = await post(gateway, {"model": "chat", "messages": HELLO})
     row = await ledger_row(gateway, follow_up.json()["id"])
     assert row["status"] == 200, "a bad row must not hold up the ones after it"
+
+
+async def test_the_circuit_breaker_takes_a_failing_backend_out_and_back(gateway: Gateway) -> None:
+    # flaky: breaker opens after 2 consecutive failures, for 1 s; "breaker" routes flaky first.
+    for _ in range(2):
+        response = await post(gateway, {"model": "breaker", "messages": HELLO})
+        assert response.status_code == 200
+        assert (await ledger_row(gateway, response.json()["id"]))["attempts"] == 2
+    skipped = await post(gateway, {"model": "breaker", "messages": HELLO})
+    assert skipped.headers["X-HybridInference-Backend"] == "fake-keyed"
+    assert (await ledger_row(gateway, skipped.json()["id"]))["attempts"] == 1, "flaky skipped"
+    out = await post(gateway, {"model": "breaker-alone", "messages": HELLO})
+    assert out.status_code == 503
+    assert out.json()["error"]["code"] == "backend_unavailable"
+    await asyncio.sleep(1.2)  # the cooldown passes: one probe request may go
+    probe = await post(gateway, {"model": "breaker-alone", "messages": HELLO})
+    assert probe.status_code == 200
+    assert (await post(gateway, {"model": "breaker-alone", "messages": HELLO})).status_code == 200
