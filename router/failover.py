@@ -74,6 +74,10 @@ async def attempt_route(
         table.abandon(backend)  # the client left: no verdict on the backend
         raise
     latency_ms = (time.perf_counter() - started) * 1000.0
+    if record.client_disconnected:
+        record.end_attempt(record.status, record.error_code, started)
+        table.abandon(backend)  # the client left mid-stream: no verdict on the backend
+        return result
     # A stream that broke after its first byte returns normally, with the failure on the record.
     status = record.status or 200
     record.end_attempt(status, record.error_code, started)

@@ -101,6 +101,7 @@ models:
   - id: breaker
     routes: [{{backend: flaky, model: "echo?status=500"}}, {{backend: fake-keyed, model: echo}}]
   - {{id: breaker-alone, routes: [{{backend: flaky, model: echo}}]}}
+  - {{id: breaker-slow, routes: [{{backend: flaky, model: "echo?tokens=30&token_ms=100"}}]}}
   - id: all-down
     routes: [{{backend: nowhere, model: echo}}, {{backend: fake, model: "echo?status=502"}}]
   - id: claude-haiku

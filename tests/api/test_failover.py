@@ -113,3 +113,24 @@ async def test_the_circuit_breaker_takes_a_failing_backend_out_and_back(gateway:
     probe = await post(gateway, {"model": "breaker-alone", "messages": HELLO})
     assert probe.status_code == 200
     assert (await post(gateway, {"model": "breaker-alone", "messages": HELLO})).status_code == 200
+
+
+async def test_clients_hanging_up_do_not_trip_the_breaker(gateway: Gateway) -> None:
+    # flaky's breaker opens after 2 failures; 4 streams abandoned by their clients are not any.
+    for _ in range(4):
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", int(gateway.url.rsplit(":", 1)[1])
+        )
+        body = orjson.dumps({"model": "breaker-slow", "messages": HELLO, "stream": True})
+        writer.write(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
+            + f"Authorization: Bearer {gateway.key}\r\n".encode()
+            + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        await asyncio.wait_for(reader.readuntil(b"data: "), 10)
+        writer.close()
+    await asyncio.sleep(0.3)
+    response = await post(gateway, {"model": "breaker-alone", "messages": HELLO})
+    assert response.status_code == 200, response.text
