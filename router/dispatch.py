@@ -89,6 +89,8 @@ class Dispatcher:
         self, request: RequestFeatures, preferences: ProviderPreferences | None
     ) -> list[Route]:
         routes = self._routes[request.model]
+        if len(routes) == 1 and preferences is None:
+            return routes  # nothing to rank; the breaker still gates the attempt
         now = time.monotonic()
         # The configured candidates with the backend table's figures of this moment.
         live = [
