@@ -77,7 +77,9 @@ class Candidate:
     stats: RouteStats = RouteStats()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which doubled the
+# cost of ranking 20 routes (bench/policy_ranking.py).
+@dataclass(slots=True)
 class Ranked:
     """A candidate in a policy's ranking: lower scores first; `reason` explains the score."""
 
@@ -98,9 +100,21 @@ PolicyFactory = Callable[[], Policy]
 
 
 def _builtin_policies() -> dict[str, PolicyFactory]:
+    from policies.cost import CostPolicy
     from policies.first_route import FirstRoutePolicy
+    from policies.latency import LatencyPolicy
+    from policies.least_busy import LeastBusyPolicy
+    from policies.local_first import LocalFirstPolicy
+    from policies.weighted import WeightedPolicy
 
-    return {FirstRoutePolicy.name: FirstRoutePolicy}
+    return {
+        FirstRoutePolicy.name: FirstRoutePolicy,
+        LocalFirstPolicy.name: LocalFirstPolicy,
+        CostPolicy.name: CostPolicy,
+        LatencyPolicy.name: LatencyPolicy,
+        LeastBusyPolicy.name: LeastBusyPolicy,
+        WeightedPolicy.name: WeightedPolicy,
+    }
 
 
 def registered_policies() -> dict[str, PolicyFactory]:
