@@ -12,7 +12,6 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from policies import load_policy
 from router.api.chat import create_chat_completion
 from router.api.errors import error_middleware
 from router.api.health import health
@@ -32,7 +31,6 @@ from router.upstream import UpstreamPool
 log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/v1", "/api/v1")
-DEFAULT_POLICY = "first-route"
 GC_GEN0_THRESHOLD = 50_000
 
 
@@ -125,7 +123,7 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
         from router.backends.litellm_backend import start_litellm_import
 
         await start_litellm_import()
-    app[DISPATCHER] = Dispatcher(app[CONFIG], backends, load_policy(DEFAULT_POLICY))
+    app[DISPATCHER] = Dispatcher(app[CONFIG], backends)
     yield
     for backend in backends.values():
         await backend.close()

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
+from policies import registered_policies
+
 Locality = Literal["local", "cloud"]
 
 
@@ -75,6 +77,11 @@ class RouteConfig(_Strict):
     backend: str
     model: Annotated[str, Field(min_length=1)]
     cost: RouteCost = RouteCost()
+    supports_vision: bool = True
+    supports_tools: bool = True
+    supports_json: bool = True
+    weight: Annotated[float, Field(ge=0)] = 1.0
+    """For the `weighted` policy."""
 
 
 class ArchitectureConfig(_Strict):
@@ -91,6 +98,8 @@ class ModelConfig(_Strict):
     architecture: ArchitectureConfig = ArchitectureConfig()
     pricing: RouteCost | None = None
     """What `/v1/models` advertises, USD per 1M tokens; the first route's cost when absent."""
+    policy: str | None = None
+    """The routing policy for this model; the gateway's `default_policy` when absent."""
 
     @property
     def public_pricing(self) -> RouteCost:
@@ -100,13 +109,22 @@ class ModelConfig(_Strict):
 class GatewayConfig(_Strict):
     backends: Annotated[list[BackendConfig], Field(min_length=1)]
     models: Annotated[list[ModelConfig], Field(min_length=1)]
+    default_policy: str = "local-first"
 
     @model_validator(mode="after")
     def _check_references(self) -> GatewayConfig:
         _reject_duplicates("backends", [b.name for b in self.backends], "name")
         _reject_duplicates("models", [m.id for m in self.models], "id")
         names = {b.name for b in self.backends}
+        policies = registered_policies()
+        known = ", ".join(sorted(policies))
+        if self.default_policy not in policies:
+            raise _FieldError("default_policy", f"unknown policy {self.default_policy!r} ({known})")
         for i, model in enumerate(self.models):
+            if model.policy is not None and model.policy not in policies:
+                raise _FieldError(
+                    f"models[{i}].policy", f"unknown policy {model.policy!r} ({known})"
+                )
             for j, route in enumerate(model.routes):
                 if route.backend not in names:
                     known = ", ".join(sorted(names))

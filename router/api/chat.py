@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import os
 from collections.abc import Awaitable
@@ -20,7 +21,7 @@ from router.errors import (
     GatewayError,
     InvalidRequest,
     PayloadTooLarge,
-    ServiceUnavailable,
+    PermissionDenied,
 )
 from router.failover import serve_with_failover
 from router.ledger import RequestRecord
@@ -31,6 +32,8 @@ from router.tokens import estimate_prompt_tokens
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up first
 BACKEND_HEADER = "X-HybridInference-Backend"
+PIN_HEADER = "X-HybridInference-Pin-Backend"
+ADMIN_KEY_HEADER = "X-HybridInference-Admin-Key"
 # OpenRouter's routing fields: the gateway acts on them, backends would not understand them.
 GATEWAY_EXTENSIONS = ("models", "provider")
 
@@ -96,7 +99,24 @@ def _validate(payload: dict[str, Any]) -> ChatCompletionRequest:
         raise InvalidRequest(f"Invalid value for '{param}': {message}", param=param) from None
 
 
-def _features(chat: ChatCompletionRequest, payload: dict[str, Any], key_id: int) -> RequestFeatures:
+def _pinned_backend(request: web.Request) -> str | None:
+    """The backend an operator forces for debugging; the pin needs the admin key."""
+    pinned = request.headers.get(PIN_HEADER)
+    if pinned is None:
+        return None
+    admin_key = request.app[SETTINGS].admin_key
+    offered = request.headers.get(ADMIN_KEY_HEADER, "")
+    if admin_key is None or not hmac.compare_digest(
+        offered.encode(), admin_key.get_secret_value().encode()
+    ):
+        raise PermissionDenied(f"{PIN_HEADER} needs a valid {ADMIN_KEY_HEADER}")
+    return pinned
+
+
+def _features(
+    chat: ChatCompletionRequest, payload: dict[str, Any], key_id: int, pinned: str | None
+) -> RequestFeatures:
+    max_price = chat.provider.max_price if chat.provider else None
     needs_vision = False
     for message in chat.messages:
         if isinstance(message.content, list):
@@ -112,6 +132,9 @@ def _features(chat: ChatCompletionRequest, payload: dict[str, Any], key_id: int)
         needs_json=chat.response_format is not None and chat.response_format.type != "text",
         is_stream=bool(chat.stream),
         key_id=key_id,
+        max_prompt_price_per_mtok=max_price.prompt if max_price else None,
+        max_completion_price_per_mtok=max_price.completion if max_price else None,
+        pinned_backend=pinned,
     )
 
 
@@ -123,11 +146,14 @@ async def _serve(request: web.Request, record: RequestRecord) -> web.StreamRespo
     chat = _validate(payload)
     dispatcher = app[DISPATCHER]
     model = dispatcher.model(chat.model)
-    routes = dispatcher.plan(
-        _features(chat, payload, record.key_id or 0), chat.models or (), chat.provider
+    plan = dispatcher.plan(
+        _features(chat, payload, record.key_id or 0, _pinned_backend(request)),
+        chat.models or (),
+        chat.provider,
     )
-    if not routes:
-        raise ServiceUnavailable(f"No backend can serve '{model.id}' right now")
+    if not plan.routes:
+        raise plan.no_route_error(model.id)
+    routes = plan.routes
     record.prompt_messages = payload["messages"]
     # One deadline for the whole request, every attempt included; backends bound each wait by it.
     deadline = asyncio.get_running_loop().time() + app[SETTINGS].request_timeout_s

@@ -28,6 +28,7 @@ from tests.support.servers import (
 
 ANTHROPIC_KEY = "sk-ant-fake-0123456789abcdef"
 OPENAI_BACKEND_KEY = "sk-upstream-secret-9876543210"
+ADMIN_KEY = "admin-secret-for-tests"
 REQUEST_TIMEOUT_S = 4
 MAX_BODY_BYTES = 65536
 
@@ -85,24 +86,38 @@ models:
   - {{id: drop, routes: [{{backend: fake, model: "echo?drop_after=2&tokens=10"}}]}}
   - {{id: unreachable, routes: [{{backend: nowhere, model: echo}}]}}
   - id: failover
+    policy: first-route  # these tests are about the order of attempts
     routes: [{{backend: nowhere, model: echo}}, {{backend: fake-keyed, model: echo}}]
   - id: failover-500
+    policy: first-route  # these tests are about the order of attempts
     routes: [{{backend: fake, model: "echo?status=503"}}, {{backend: fake-keyed, model: echo}}]
   - id: no-failover-400
+    policy: first-route  # these tests are about the order of attempts
     routes: [{{backend: fake, model: "echo?status=400"}}, {{backend: fake-keyed, model: echo}}]
   - id: failover-after-first-byte
+    policy: first-route  # these tests are about the order of attempts
     routes:
       - {{backend: fake, model: "echo?drop_after=2&tokens=10"}}
       - {{backend: fake-keyed, model: echo}}
   - id: chat-two
+    policy: first-route  # these tests are about the order of attempts
     routes:
       - {{backend: fake, model: echo, cost: {{prompt: 2.0, completion: 2.0}}}}
       - {{backend: fake-keyed, model: echo, cost: {{prompt: 1.0, completion: 1.0}}}}
   - id: breaker
+    policy: first-route  # these tests are about the order of attempts
     routes: [{{backend: flaky, model: "echo?status=500"}}, {{backend: fake-keyed, model: echo}}]
   - {{id: breaker-alone, routes: [{{backend: flaky, model: echo}}]}}
   - {{id: breaker-slow, routes: [{{backend: flaky, model: "echo?tokens=30&token_ms=100"}}]}}
+  - id: vision-where-possible
+    policy: first-route  # these tests are about the order of attempts
+    routes:
+      - {{backend: fake, model: echo, supports_vision: false}}
+      - {{backend: fake-keyed, model: echo}}
+  - {{id: text-only, routes: [{{backend: fake, model: echo, supports_vision: false}}]}}
+  - {{id: tiny-context, context_length: 40, routes: [{{backend: fake, model: echo}}]}}
   - id: all-down
+    policy: first-route  # these tests are about the order of attempts
     routes: [{{backend: nowhere, model: echo}}, {{backend: fake, model: "echo?status=502"}}]
   - id: claude-haiku
     routes:
@@ -144,6 +159,7 @@ async def gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gat
         HI_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
         FAKE_ANTHROPIC_KEY=ANTHROPIC_KEY,
         FAKE_OPENAI_KEY=OPENAI_BACKEND_KEY,
+        HI_ADMIN_KEY=ADMIN_KEY,
     )
     key = create_key(env)
     process = start_gateway(config, env, workdir / "gateway.log")

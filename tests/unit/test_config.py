@@ -86,3 +86,20 @@ def test_broken_yaml_reports_the_line(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_the_default_policy_is_local_first_and_a_model_may_choose_another(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, EXAMPLE))
+    assert config.default_policy == "local-first"
+    chosen = EXAMPLE.replace(
+        "    context_length: 131072\n", "    context_length: 131072\n    policy: cost\n"
+    )
+    assert load_config(write(tmp_path, chosen)).models[0].policy == "cost"
+
+
+def test_an_unknown_policy_names_the_field(tmp_path: Path) -> None:
+    bad = EXAMPLE.replace(
+        "    context_length: 131072\n", "    context_length: 131072\n    policy: dice\n"
+    )
+    with pytest.raises(ConfigError, match=r"models\[0\]\.policy: unknown policy 'dice'"):
+        load_config(write(tmp_path, bad))
