@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from policies import Candidate, Policy, RequestFeatures, load_policy
 from policies.filters import Rejection, admissible
@@ -17,6 +18,9 @@ from router.provider_preferences import apply_preferences
 from router.schemas import ProviderPreferences
 from router.table import BackendTable, BreakerConfig
 
+# OpenRouter's routing fields: the gateway acts on them, backends would not understand them.
+GATEWAY_EXTENSIONS = ("models", "provider")
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -25,6 +29,15 @@ class Route:
     price: RouteCost
     model_id: str
     """The public model this route serves (a fallback model's, after a `models` fallback)."""
+
+    def upstream_body(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The client's request as this route's backend gets it: its model name, and without
+        the routing fields only the gateway understands."""
+        body = dict(payload)
+        body["model"] = self.candidate.upstream_model
+        for extension in GATEWAY_EXTENSIONS:
+            body.pop(extension, None)
+        return body
 
 
 @dataclass(slots=True)
