@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from router.api.admin import list_backends
 from router.api.chat import create_chat_completion
 from router.api.errors import error_middleware
 from router.api.health import health
@@ -49,6 +50,7 @@ def build_app(settings: Settings, config: GatewayConfig) -> web.Application:
         app.router.add_post(f"{prefix}/chat/completions", create_chat_completion)
         app.router.add_get(f"{prefix}/models", list_models)
     app.router.add_get("/health", health)
+    app.router.add_get("/admin/v1/backends", list_backends)
     app.router.add_get("/openapi.json", openapi_document)
     return app
 
