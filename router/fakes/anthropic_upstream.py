@@ -14,22 +14,19 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from router.fakes.responses import json_response
 from router.fakes.script import parse_script, prompt_words, reply_words, tool_arguments
 
 API_KEY = web.AppKey("api_key", str)
 RECEIVED = web.AppKey("received", list)
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
-
-
 def _error(
     status: int, kind: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return _json({"type": "error", "error": {"type": kind, "message": message}}, status, headers)
+    return json_response(
+        {"type": "error", "error": {"type": kind, "message": message}}, status, headers
+    )
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -76,7 +73,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         "stop_sequence": None,
     }
     if not body.get("stream"):
-        return _json(
+        return json_response(
             {
                 **message,
                 "content": [block],
@@ -141,11 +138,11 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 
 async def health(request: web.Request) -> web.Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def received_requests(request: web.Request) -> web.Response:
-    return _json(request.app[RECEIVED])
+    return json_response(request.app[RECEIVED])
 
 
 def build_app(api_key: str = "") -> web.Application:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from router.fakes.responses import json_response
 from router.fakes.script import Script, parse_script, prompt_words, reply_words, tool_arguments
 
 RECEIVED = web.AppKey("received", list)
@@ -23,17 +24,11 @@ STREAMS = web.AppKey("streams", dict)
 MAX_REMEMBERED = 200
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
-
-
 def _error(script: Script, request: web.Request) -> web.Response:
     status = script.status or 500
     detail = f" (Authorization: {request.headers.get('Authorization')})" if script.leak else ""
     headers = {"Retry-After": script.retry_after} if script.retry_after else None
-    return _json(
+    return json_response(
         {
             "error": {
                 "message": f"scripted failure {status}{detail}",
@@ -116,7 +111,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         }
         if script.has_usage:
             answer["usage"] = usage
-        return _json(answer)
+        return json_response(answer)
     streams = request.app[STREAMS]
     streams["started"] += 1
     try:
@@ -179,21 +174,21 @@ async def _send_stream(
 
 
 async def list_models(request: web.Request) -> web.Response:
-    return _json(
+    return json_response(
         {"object": "list", "data": [{"id": "echo", "object": "model", "owned_by": "fake"}]}
     )
 
 
 async def health(request: web.Request) -> web.Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def received_requests(request: web.Request) -> web.Response:
-    return _json(request.app[RECEIVED])
+    return json_response(request.app[RECEIVED])
 
 
 async def stream_stats(request: web.Request) -> web.Response:
-    return _json(request.app[STREAMS])
+    return json_response(request.app[STREAMS])
 
 
 def build_app() -> web.Application:

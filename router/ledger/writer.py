@@ -150,7 +150,7 @@ class LedgerWriter:
     async def _try_insert(self, rows: list[dict[str, Any]]) -> bool:
         try:
             async with asyncio.timeout(INSERT_TIMEOUT_S):
-                await self._insert(rows)
+                await self._insert_rows(rows)
         except Exception as exc:
             if await self._insert_row_by_row(rows, exc):
                 return True
@@ -167,9 +167,6 @@ class LedgerWriter:
         self.rows_flushed += len(rows)
         return True
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        await self._insert_rows(rows)
-
     async def _insert_row_by_row(self, rows: list[dict[str, Any]], cause: Exception) -> bool:
         """After a failed batch: if the database answers, the batch itself was at fault, so
         rows go in one at a time and those it refuses are set aside, never blocking the rest.
@@ -183,7 +180,7 @@ class LedgerWriter:
         for row in rows:
             try:
                 async with asyncio.timeout(INSERT_TIMEOUT_S):
-                    await self._insert([row])
+                    await self._insert_rows([row])
             except Exception:
                 refused.append(row)
         if refused:

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import openai
+import orjson
 import pytest
 
 from tests.support.servers import (
@@ -215,3 +216,21 @@ async def ledger_rows_since(gateway: Gateway, since: float) -> list[dict[str, An
     finally:
         await connection.close()
     return [dict(r) for r in rows]
+
+
+async def start_raw_stream(
+    gateway: Gateway, model: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A streamed chat request written by hand on a socket the test can drop at any moment."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(gateway.url.rsplit(":", 1)[1]))
+    body = orjson.dumps(
+        {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    )
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
+        + f"Authorization: Bearer {gateway.key}\r\n".encode()
+        + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    return reader, writer

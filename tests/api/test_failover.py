@@ -9,7 +9,7 @@ import openai
 import orjson
 import pytest
 
-from tests.api.conftest import Gateway, ledger_row
+from tests.api.conftest import Gateway, ledger_row, start_raw_stream
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -118,17 +118,7 @@ async def test_the_circuit_breaker_takes_a_failing_backend_out_and_back(gateway:
 async def test_clients_hanging_up_do_not_trip_the_breaker(gateway: Gateway) -> None:
     # flaky's breaker opens after 2 failures; 4 streams abandoned by their clients are not any.
     for _ in range(4):
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", int(gateway.url.rsplit(":", 1)[1])
-        )
-        body = orjson.dumps({"model": "breaker-slow", "messages": HELLO, "stream": True})
-        writer.write(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
-            + f"Authorization: Bearer {gateway.key}\r\n".encode()
-            + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-        await writer.drain()
+        reader, writer = await start_raw_stream(gateway, "breaker-slow")
         await asyncio.wait_for(reader.readuntil(b"data: "), 10)
         writer.close()
     await asyncio.sleep(0.3)

@@ -11,7 +11,7 @@ import openai
 import orjson
 import pytest
 
-from tests.api.conftest import Gateway, ledger_row
+from tests.api.conftest import Gateway, ledger_row, start_raw_stream
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -64,18 +64,7 @@ def test_backend_dropping_the_connection_mid_stream_ends_with_an_error_event(
 async def test_client_hanging_up_cancels_the_upstream_request(gateway: Gateway) -> None:
     async with httpx.AsyncClient(base_url=gateway.fake_openai.url) as upstream:
         before = (await upstream.get("/_streams")).json()
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", int(gateway.url.rsplit(":", 1)[1])
-        )
-        body = orjson.dumps({"model": "slow", "messages": HELLO, "stream": True})
-        writer.write(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
-            + f"Authorization: Bearer {gateway.key}\r\n".encode()
-            + b"Content-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-        await writer.drain()
+        reader, writer = await start_raw_stream(gateway, "slow")
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         assert head.startswith(b"HTTP/1.1 200")
         first = await asyncio.wait_for(reader.readuntil(b"\n\n"), 10)

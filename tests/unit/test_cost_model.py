@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policies import Candidate, RequestFeatures, RouteStats
+from policies import Candidate, RouteStats
 from policies.cost_model import (
     DEFAULT_COMPLETION_TOKENS,
     DEFAULT_DECODE_TOKENS_PER_S,
@@ -19,31 +19,15 @@ from policies.cost_model import (
     predicted_ttft_ms,
     requests_ahead,
 )
+from tests.unit.routes import a_request, a_route
 
-REQUEST = RequestFeatures(
-    model="llama",
-    prompt_tokens_estimate=1000,
-    max_tokens=500,
-    needs_tools=False,
-    needs_vision=False,
-    needs_json=False,
-    is_stream=False,
-    key_id=1,
-)
+REQUEST = a_request()
 
 
 def route(**fields: object) -> Candidate:
-    values: dict[str, object] = {
-        "route_index": 0,
-        "backend": "b",
-        "upstream_model": "m",
-        "locality": "cloud",
-        "prompt_price_per_mtok": 2.0,
-        "completion_price_per_mtok": 8.0,
-        "max_concurrency": 4,
-        "context_length": 8192,
-    }
-    return Candidate(**{**values, **fields})  # type: ignore[arg-type]
+    cloud = {"locality": "cloud", "prompt_price_per_mtok": 2.0,
+             "completion_price_per_mtok": 8.0, "max_concurrency": 4}  # fmt: skip
+    return a_route(**{**cloud, **fields})
 
 
 def test_cost_is_tokens_at_per_million_prices_plus_the_request_price() -> None:

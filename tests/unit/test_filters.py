@@ -11,31 +11,13 @@ from hypothesis import strategies as st
 from policies import Candidate, RequestFeatures, RouteStats
 from policies.base import RouteState
 from policies.filters import Rejection, admissible, rejection_reason
+from tests.unit.routes import a_request, a_route
 
-REQUEST = RequestFeatures(
-    model="llama",
-    prompt_tokens_estimate=1000,
-    max_tokens=500,
-    needs_tools=False,
-    needs_vision=False,
-    needs_json=False,
-    is_stream=False,
-    key_id=1,
-)
+REQUEST = a_request()
 
 
 def route(backend: str = "b", **fields: object) -> Candidate:
-    values: dict[str, object] = {
-        "route_index": 0,
-        "backend": backend,
-        "upstream_model": "m",
-        "locality": "local",
-        "prompt_price_per_mtok": 1.0,
-        "completion_price_per_mtok": 2.0,
-        "max_concurrency": 8,
-        "context_length": 8192,
-    }
-    return Candidate(**{**values, **fields})  # type: ignore[arg-type]
+    return a_route(backend=backend, **fields)
 
 
 def busy(in_flight: int, backend: str = "b", **fields: object) -> Candidate:

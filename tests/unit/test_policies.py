@@ -8,33 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policies import Candidate, RequestFeatures, RouteStats, load_policy, registered_policies
+from policies import Candidate, RouteStats, load_policy, registered_policies
 from policies.first_route import FirstRoutePolicy
+from tests.unit.routes import a_request, a_route
 
-REQUEST = RequestFeatures(
-    model="llama",
-    prompt_tokens_estimate=10,
-    max_tokens=None,
-    needs_tools=False,
-    needs_vision=False,
-    needs_json=False,
-    is_stream=False,
-    key_id=1,
-)
+REQUEST = a_request(prompt_tokens_estimate=10, max_tokens=None)
 
 
 def candidate(route_index: int, backend: str = "b", **fields: object) -> Candidate:
-    values: dict[str, object] = {
-        "route_index": route_index,
-        "backend": backend,
-        "upstream_model": "m",
-        "locality": "local",
-        "prompt_price_per_mtok": 0.0,
-        "completion_price_per_mtok": 0.0,
-        "max_concurrency": 8,
-        "context_length": 8192,
-    }
-    return Candidate(**{**values, **fields})  # type: ignore[arg-type]
+    free = {"prompt_price_per_mtok": 0.0, "completion_price_per_mtok": 0.0}
+    return a_route(route_index=route_index, backend=backend, **{**free, **fields})
 
 
 def test_first_route_is_registered() -> None:

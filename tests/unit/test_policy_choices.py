@@ -14,34 +14,23 @@ from policies import Candidate, Ranked, RequestFeatures, RouteStats, load_policy
 from policies.filters import admissible
 from policies.local_first import LOCAL_MAX_QUEUE_DEPTH, LOCAL_MAX_TTFT_MS
 from policies.weighted import WeightedPolicy
+from tests.unit.routes import a_request, a_route
 
 BUILT_INS = ["first-route", "local-first", "cost", "latency", "least-busy", "weighted"]
 RANKING_BY_MERIT = ["local-first", "cost", "latency", "least-busy", "weighted"]
 
-REQUEST = RequestFeatures(
-    model="llama",
-    prompt_tokens_estimate=1000,
-    max_tokens=200,
-    needs_tools=False,
-    needs_vision=False,
-    needs_json=False,
-    is_stream=True,
-    key_id=1,
-)
+REQUEST = a_request(max_tokens=200, is_stream=True)
 
 
 def route(backend: str, locality: str = "cloud", **fields: object) -> Candidate:
+    is_local = locality == "local"
     values: dict[str, object] = {
-        "route_index": 0,
-        "backend": backend,
-        "upstream_model": "m",
-        "locality": locality,
-        "prompt_price_per_mtok": 0.0 if locality == "local" else 1.0,
-        "completion_price_per_mtok": 0.0 if locality == "local" else 2.0,
+        "prompt_price_per_mtok": 0.0 if is_local else 1.0,
+        "completion_price_per_mtok": 0.0 if is_local else 2.0,
         "max_concurrency": 4,
         "context_length": 32768,
     }
-    return Candidate(**{**values, **fields})  # type: ignore[arg-type]
+    return a_route(backend=backend, locality=locality, **{**values, **fields})
 
 
 def with_stats(candidate: Candidate, **stats: object) -> Candidate:
